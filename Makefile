@@ -1,0 +1,56 @@
+# chekd build, test and install.
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/chekd/chekd/daemon/cli.Version=$(VERSION)
+BIN         := $(CURDIR)/bin
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME    ?= 3s
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+
+.PHONY: all build test vet fmt-check staticcheck unit fuzz-short fuzz bench demo chaos install clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chekd ./cmd/chekd
+
+test: vet fmt-check staticcheck unit fuzz-short
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+$(BIN)/staticcheck:
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+staticcheck: $(BIN)/staticcheck
+	$(BIN)/staticcheck ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Every Fuzz target in the module, FUZZTIME each (go test runs one fuzz target at a time).
+fuzz-short:
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) sh .ci/fuzz.sh
+
+fuzz:
+	@FUZZTIME=60s GO=$(GO) sh .ci/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+demo: build
+	$(BIN)/chekd demo
+
+install: build
+	install -D -m 0755 $(BIN)/chekd $(DESTDIR)$(PREFIX)/bin/chekd
+	install -D -m 0644 systemd/chekd.service $(DESTDIR)/etc/systemd/system/chekd.service
+	install -d -m 0750 $(DESTDIR)/etc/chekd
+	test -e $(DESTDIR)/etc/chekd/config.yaml || install -m 0640 config.example.yaml $(DESTDIR)/etc/chekd/config.yaml
+
+clean:
+	rm -rf $(BIN)
