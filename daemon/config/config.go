@@ -107,6 +107,18 @@ type Receipts struct {
 	Contact        string           `mapstructure:"contact"`
 	TaxIDs         map[string]int64 `mapstructure:"tax_ids"`
 
+	// Scheme is full_payment (one receipt at a sale status, the default) or
+	// prepayment (a prepayment receipt when paid, a settlement receipt at a
+	// sale status).
+	Scheme             string   `mapstructure:"scheme"`
+	PrepaymentStatuses []string `mapstructure:"prepayment_statuses"`
+	// FFD is the register's fiscal data format: "1.2" (default; measure units,
+	// marking codes and Place are sent) or "1.05" (they are not).
+	FFD string `mapstructure:"ffd"`
+	// Place is the settlement place (the shop's site address); empty means the
+	// InSales URL.
+	Place string `mapstructure:"place"`
+
 	// Parsed from PaymentMethods by Parse: numbers are gateway ids, strings exact titles.
 	GatewayIDs    []int64  `mapstructure:"-"`
 	GatewayTitles []string `mapstructure:"-"`
