@@ -48,6 +48,11 @@ type Line struct {
 	Description   string `json:"Description"`
 	LineAttribute uint8  `json:"LineAttribute,omitempty"`
 	MarkingCode   string `json:"MarkingCode,omitempty"`
+	// MeasureUnit is the FFD 1.2 measure unit (tag 2108: 0 pieces, 11 kg, …),
+	// sent only to FFD 1.2 registers; a pointer because 0 is a real value.
+	// The JSON name is UNCONFIRMED for Chekonline: the protocol text we have
+	// predates FFD 1.2.
+	MeasureUnit *uint8 `json:"MeasureUnit,omitempty"`
 }
 
 // Result is what the register reports for a printed document.

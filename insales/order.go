@@ -35,7 +35,7 @@ type Order struct {
 	TotalPrice        int64 // kopecks, what the buyer pays
 	CurrencyCode      string
 	Archived          bool
-	Client            Client
+	Client            Buyer
 	FieldsValues      []FieldValue
 	Discounts         []Discount
 	OrderChanges      []OrderChange
@@ -48,8 +48,9 @@ type CustomStatusRef struct {
 	Title     string
 }
 
-// Client is the buyer as the order carries it.
-type Client struct {
+// Buyer is the order's client (JSON "client") as the order carries it. It is
+// not called Client because Client is the API client of this package.
+type Buyer struct {
 	ID      int64
 	Email   string
 	Phone   string

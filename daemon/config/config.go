@@ -89,6 +89,9 @@ type Register struct {
 	KeyPasswordFile     string  `mapstructure:"key_password_file"`
 	CAFile              string  `mapstructure:"ca_file"`
 	Rate                float64 `mapstructure:"rate"`
+	// MaxInFlight is how many requests may be at this register at once
+	// (default 1).
+	MaxInFlight int `mapstructure:"max_in_flight"`
 
 	// Loaded PEM material, filled by Parse from the inline values or files.
 	CertificatePEM []byte `mapstructure:"-"`

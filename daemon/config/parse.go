@@ -2,32 +2,38 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"reflect"
 	"strings"
+	"time"
 
-	"github.com/go-viper/mapstructure/v2"
-	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 )
 
 // Options says where secret files live. The zero value reads files from the
 // real file system and takes $CREDENTIALS_DIRECTORY from the environment.
 type Options struct {
 	// CredentialsDir resolves relative X_file paths; empty means
-	// $CREDENTIALS_DIRECTORY, then the config file's own directory.
+	// $CREDENTIALS_DIRECTORY, then BaseDir.
 	CredentialsDir string
 	// BaseDir is the directory of the config file, for relative paths when no
-	// credentials directory is set.
+	// credentials directory is set. Empty means the working directory.
 	BaseDir string
 	// ReadFile reads a file; nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
 	// Stat reports a file's mode for the permission warning; nil means os.Stat.
 	Stat func(string) (os.FileInfo, error)
+	// Now is the clock for certificate expiry checks; nil means time.Now.
+	Now func() time.Time
 }
 
-// Problems is every validation problem found, in file order.
+// Problems is every problem found in a config: first those of reading
+// (YAML syntax, unknown keys, wrong types), then broken rules, each naming
+// the key path and the fix. It never quotes a secret.
 type Problems []string
 
 func (p Problems) Error() string {
@@ -37,13 +43,23 @@ func (p Problems) Error() string {
 	return fmt.Sprintf("config: %d problems:\n  %s", len(p), strings.Join(p, "\n  "))
 }
 
-// Load reads and validates the config file at path.
+// Load reads and validates the config file at path. Relative X_file paths
+// resolve against $CREDENTIALS_DIRECTORY when set, else the file's directory.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w (set --config or $CHEKD_CONFIG to the config file)", err)
 	}
-	return Parse(data, Options{BaseDir: filepath.Dir(path)})
+	cfg, err := Parse(data, Options{BaseDir: filepath.Dir(path)})
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 && cfg.hasInlineSecret() {
+		cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
+			"%s can be read by every user of this machine and holds secrets written inline; move them to *_file settings or run chmod o-r %s",
+			path, path))
+	}
+	return cfg, nil
 }
 
 // Parse decodes and validates a YAML config. On failure the error is
@@ -58,92 +74,64 @@ func Parse(data []byte, opts Options) (*Config, error) {
 	if opts.CredentialsDir == "" {
 		opts.CredentialsDir = os.Getenv("CREDENTIALS_DIRECTORY")
 	}
-	v := viper.New()
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		return nil, Problems{fmt.Sprintf("not valid YAML: %s", yamlErr(err))}
+	root, err := readYAML(data)
+	if err != nil {
+		return nil, Problems{err.Error()}
 	}
 	var cfg Config
-	var md mapstructure.Metadata
-	err := v.Unmarshal(&cfg, func(dc *mapstructure.DecoderConfig) {
-		dc.Metadata = &md
-		dc.WeaklyTypedInput = false
-		dc.ErrorUnused = false
-	})
-	var probs Problems
-	if err != nil {
-		probs = append(probs, decodeProblems(err)...)
+	d := newDecoder()
+	if root != nil {
+		d.decode("", root, reflect.ValueOf(&cfg).Elem())
 	}
-	unused := append([]string(nil), md.Unused...)
-	sort.Strings(unused)
-	for _, k := range unused {
-		probs = append(probs, fmt.Sprintf("%s: unknown key (check its spelling against config.example.yaml)", k))
-	}
+	v := &validator{cfg: &cfg, opts: opts, set: d.set, bad: d.bad}
+	v.run()
+	probs := append(d.probs, v.probs...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	applyDefaults(&cfg)
-	if probs := validate(&cfg, opts); len(probs) > 0 {
-		return nil, probs
-	}
+	cfg.Warnings = v.warnings
 	return &cfg, nil
+}
+
+// readYAML parses exactly one YAML document; nil means an empty file.
+func readYAML(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("not valid YAML: %s", yamlErr(err))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the file holds more than one YAML document (a second ---); keep one")
+	}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0], nil
+	}
+	return nil, nil
 }
 
 // yamlErr shortens the YAML parser's error to its useful part.
 func yamlErr(err error) string {
 	s := err.Error()
-	if i := strings.Index(s, "yaml: "); i >= 0 {
-		s = s[i:]
-	}
+	s = strings.TrimPrefix(s, "yaml: ")
 	return s
 }
 
-// decodeProblems splits mapstructure's combined error into one line a problem.
-func decodeProblems(err error) []string {
-	var out []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		line = strings.TrimPrefix(line, "* ")
-		if line == "" || strings.HasPrefix(line, "decoding failed") || strings.HasSuffix(line, "error(s) decoding:") {
-			continue
-		}
-		out = append(out, line)
+// hasInlineSecret reports whether a secret is written in the file itself
+// rather than read from a *_file.
+func (c *Config) hasInlineSecret() bool {
+	if c.HTTP.Token != "" && c.HTTP.TokenFile == "" {
+		return true
 	}
-	if len(out) == 0 {
-		out = append(out, err.Error())
-	}
-	return out
-}
-
-func applyDefaults(c *Config) {
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "text"
-	}
-	if c.HTTP.Listen == "" {
-		c.HTTP.Listen = "127.0.0.1:8080"
-	}
-	if c.Defaults.Schedule == "" {
-		c.Defaults.Schedule = "@every 1m"
-	}
-	for i := range c.Shops {
-		s := &c.Shops[i]
-		if s.Schedule == "" {
-			s.Schedule = c.Defaults.Schedule
-		}
-		if s.InSales.PerPage == 0 {
-			s.InSales.PerPage = 100
-		}
-		if s.Register.CashierPassword == 0 {
-			s.Register.CashierPassword = 1
-		}
-		if s.Register.Rate == 0 {
-			s.Register.Rate = 1
-		}
-		if s.Receipts.Contact == "" {
-			s.Receipts.Contact = "email_then_phone"
+	for _, s := range c.Shops {
+		if s.InSales.PasswordFile == "" && s.InSales.Password != "" ||
+			s.Register.PrivateKeyFile == "" && s.Register.PrivateKey != "" ||
+			s.Register.KeyPasswordFile == "" && s.Register.KeyPassword != "" {
+			return true
 		}
 	}
+	return false
 }

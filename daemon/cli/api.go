@@ -1,0 +1,257 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chekd/chekd/daemon"
+	"github.com/chekd/chekd/daemon/config"
+	"github.com/chekd/chekd/store"
+)
+
+// apiClient talks to a running chekd's status API on http.listen.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func newAPIClient(cfg *config.Config) *apiClient {
+	host := cfg.HTTP.Listen
+	if h, p, err := net.SplitHostPort(host); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
+		host = net.JoinHostPort("127.0.0.1", p)
+	}
+	return &apiClient{base: "http://" + host, token: cfg.HTTP.Token, http: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+// notRunning reports whether err means no daemon listens.
+func (c *apiClient) notRunning(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return c.http.Do(req)
+}
+
+func (c *apiClient) get(ctx context.Context, path string) (*http.Response, error) {
+	return c.do(ctx, http.MethodGet, path)
+}
+
+func apiError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return fmt.Errorf("chekd API: %s: %s", resp.Status, e.Error)
+	}
+	return fmt.Errorf("chekd API: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+}
+
+// apiReceipt is a receipt as /api/receipts shows it.
+type apiReceipt struct {
+	ID          uint64     `json:"id"`
+	Shop        string     `json:"shop"`
+	OrderID     int64      `json:"order_id"`
+	OrderNumber string     `json:"order_number"`
+	Kind        string     `json:"kind"`
+	State       string     `json:"state"`
+	RequestID   string     `json:"request_id"`
+	CreatedAt   string     `json:"created_at"`
+	PrintedAt   string     `json:"printed_at,omitempty"`
+	Total       int64      `json:"total"`
+	Contact     string     `json:"contact"`
+	Error       string     `json:"error,omitempty"`
+	Fiscal      *apiFiscal `json:"fiscal,omitempty"`
+}
+
+type apiFiscal struct {
+	FiscalDocNumber    uint64 `json:"fiscal_doc_number"`
+	FiscalSign         uint64 `json:"fiscal_sign"`
+	FNSerial           string `json:"fn_serial"`
+	RegistrationNumber string `json:"registration_number"`
+	DocNumber          uint64 `json:"doc_number"`
+	QR                 string `json:"qr"`
+}
+
+func fromStore(r store.Receipt) apiReceipt {
+	out := apiReceipt{
+		ID: r.ID, Shop: r.Shop, OrderID: r.OrderID, OrderNumber: r.OrderNumber, Kind: string(r.Kind),
+		State: string(r.State), RequestID: r.RequestID, CreatedAt: r.CreatedAt.Format(time.RFC3339),
+		Total: r.Total, Contact: daemon.MaskContact(r.Contact), Error: r.LastError,
+	}
+	if out.Error == "" {
+		out.Error = r.Reason
+	}
+	if !r.PrintedAt.IsZero() {
+		out.PrintedAt = r.PrintedAt.Format(time.RFC3339)
+	}
+	if f := r.Fiscal; f != nil {
+		out.Fiscal = &apiFiscal{FiscalDocNumber: f.FiscalDocNumber, FiscalSign: f.FiscalSign, FNSerial: f.FNSerial,
+			RegistrationNumber: f.RegistrationNumber, DocNumber: f.DocNumber, QR: f.QR}
+	}
+	return out
+}
+
+type receiptQuery struct {
+	shop, order, state, kind string
+	limit                    int
+}
+
+func (c *apiClient) receipts(ctx context.Context, q receiptQuery) ([]apiReceipt, error) {
+	v := url.Values{}
+	for k, val := range map[string]string{"shop": q.shop, "order": q.order, "state": q.state, "kind": q.kind} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	v.Set("limit", strconv.Itoa(q.limit))
+	resp, err := c.get(ctx, "/api/receipts?"+v.Encode())
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, apiError(resp)
+	}
+	var out struct {
+		Receipts []apiReceipt `json:"receipts"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("chekd API: bad answer from /api/receipts: %w", err)
+	}
+	return out.Receipts, nil
+}
+
+// retry finds the receipt of k through the API and retries it there.
+func (c *apiClient) retry(ctx context.Context, k store.Key) (apiReceipt, error) {
+	list, err := c.receipts(ctx, receiptQuery{shop: k.Shop, order: strconv.FormatInt(k.OrderID, 10), kind: string(k.Kind), limit: 1000})
+	if err != nil {
+		return apiReceipt{}, err
+	}
+	var id uint64
+	for _, r := range list {
+		if r.OrderID == k.OrderID && r.Kind == string(k.Kind) {
+			id = r.ID
+		}
+	}
+	if id == 0 {
+		return apiReceipt{}, fmt.Errorf("no %s receipt for order id %d of shop %s", k.Kind, k.OrderID, k.Shop)
+	}
+	resp, err := c.do(ctx, http.MethodPost, "/api/receipts/"+strconv.FormatUint(id, 10)+"/retry")
+	if err != nil {
+		return apiReceipt{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return apiReceipt{}, apiError(resp)
+	}
+	var out apiReceipt
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return apiReceipt{}, fmt.Errorf("chekd API: bad answer to retry: %w", err)
+	}
+	return out, nil
+}
+
+func newReceiptsCmd(g *globals) *cobra.Command {
+	var q receiptQuery
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "receipts",
+		Short: "List receipts, newest first (from the running daemon, else from the database file)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			list, err := listReceipts(cmd.Context(), cfg, q)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
+			}
+			rows := make([][]string, 0, len(list))
+			for _, r := range list {
+				fd, fp := "", ""
+				if r.Fiscal != nil {
+					fd, fp = strconv.FormatUint(r.Fiscal.FiscalDocNumber, 10), strconv.FormatUint(r.Fiscal.FiscalSign, 10)
+				}
+				rows = append(rows, []string{strconv.FormatUint(r.ID, 10), r.CreatedAt, r.Shop, r.OrderNumber, r.Kind,
+					r.State, rubles(r.Total), fd, fp, r.Contact, r.Error})
+			}
+			printTable(g.stdout, []string{"ID", "CREATED", "SHOP", "ORDER", "KIND", "STATE", "TOTAL", "FD", "FP", "CONTACT", "ERROR"}, rows)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&q.shop, "shop", "", "only this shop")
+	cmd.Flags().StringVar(&q.order, "order", "", "only this order (number or id)")
+	cmd.Flags().StringVar(&q.state, "state", "", "only this state: pending, printed, failed, skipped, dry_run, needs_person")
+	cmd.Flags().StringVar(&q.kind, "kind", "", "only this kind: sale, refund, …")
+	cmd.Flags().IntVar(&q.limit, "limit", 100, "at most this many (1..1000)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON as the API gives it")
+	return cmd
+}
+
+func listReceipts(ctx context.Context, cfg *config.Config, q receiptQuery) ([]apiReceipt, error) {
+	if q.limit <= 0 || q.limit > 1000 {
+		return nil, usageError{fmt.Errorf("--limit must be 1..1000, got %d", q.limit)}
+	}
+	api := newAPIClient(cfg)
+	list, err := api.receipts(ctx, q)
+	if err == nil || !api.notRunning(err) {
+		return list, err
+	}
+	db, err := openStoreReadOnly(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	f := store.Filter{Shop: q.shop, State: store.State(q.state), Kind: store.Kind(q.kind), Limit: q.limit}
+	if q.order != "" {
+		f.OrderNumber = q.order
+		if id, err := strconv.ParseInt(q.order, 10, 64); err == nil {
+			f.OrderID = id
+		}
+	}
+	recs, _, err := db.List(f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apiReceipt, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, fromStore(r))
+	}
+	return out, nil
+}
+
+// rubles formats kopecks as roubles with two decimals.
+func rubles(k int64) string {
+	sign := ""
+	if k < 0 {
+		sign, k = "-", -k
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, k/100, k%100)
+}
