@@ -155,7 +155,7 @@ func reverses(k receipt.Kind, recs []store.Receipt) receipt.Kind {
 		return receipt.KindPrepayment
 	case receipt.KindRefund:
 		for _, r := range recs {
-			if r.Kind == store.Kind(receipt.KindSettlement) && r.State == store.StatePrinted {
+			if r.Kind == store.Kind(receipt.KindSettlement) && (r.State == store.StatePrinted || r.State == store.StateDryRun) {
 				return receipt.KindSettlement
 			}
 		}

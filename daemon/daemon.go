@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +35,9 @@ type Options struct {
 	InSalesOverlap time.Duration
 	// RegisterTimeout bounds one register call; 0 means the client's default.
 	RegisterTimeout time.Duration
+	// RetryMin and RetryMax bound the delay before a receipt is resent after
+	// a transient failure; defaults 5 s and 5 min.
+	RetryMin, RetryMax time.Duration
 }
 
 // Daemon is a running chekd: its store, its shops and their schedules.
@@ -65,6 +67,12 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = 5 * time.Second
+	}
+	if opts.RetryMax < opts.RetryMin {
+		opts.RetryMax = max(opts.RetryMin, 5*time.Minute)
 	}
 	db, err := store.Open(filepath.Join(cfg.DataDir, "chekd.db"), store.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -219,6 +227,7 @@ func (d *Daemon) newRunner(sc config.Shop) (*shopRunner, error) {
 		workers:  max(1, sc.Register.MaxInFlight),
 		kick:     make(chan struct{}, 1),
 		pending:  make(map[store.Key]store.Receipt),
+
 		inflight: make(map[store.Key]bool),
 		regState: RegisterOK,
 		ctx:      ctx,
@@ -262,15 +271,11 @@ func NewRegisterClient(rc config.Register, log *slog.Logger, timeout time.Durati
 		fc.Certificate = cert
 	}
 	if len(rc.CAPEM) > 0 {
-		if _, err := certs.CAPool(rc.CAPEM); err != nil {
+		// The extra CA is trusted beside the system's, not instead of them.
+		pool, err := certs.CAPool(rc.CAPEM)
+		if err != nil {
 			return nil, err
 		}
-		// The extra CA is trusted beside the system's, not instead of them.
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		pool.AppendCertsFromPEM(rc.CAPEM)
 		fc.RootCAs = pool
 	}
 	return fiscal.NewClient(fc)
@@ -363,6 +368,8 @@ func (d *Daemon) stopShop(name string) {
 	}
 	delete(d.shops, name)
 	r.cancel()
+	r.pollMu.Lock() // a poll under way finishes (its context is cancelled) before the shop is gone
+	r.pollMu.Unlock()
 	r.wg.Wait()
 }
 
@@ -386,6 +393,8 @@ func (d *Daemon) stopAll() {
 	done := make(chan struct{})
 	go func() {
 		for _, r := range runners {
+			r.pollMu.Lock() // a poll under way ends (its context is cancelled)
+			r.pollMu.Unlock()
 			r.wg.Wait()
 		}
 		close(done)
@@ -427,6 +436,31 @@ func (d *Daemon) close() error {
 		return fmt.Errorf("daemon: close the store: %w", err)
 	}
 	return nil
+}
+
+// PollNow runs one poll of the shop now and returns when it is done. It
+// returns false when the shop is not running or a poll of it is already under
+// way (then nothing was done).
+func (d *Daemon) PollNow(shop string) bool {
+	d.mu.Lock()
+	id, ok := d.entries[shop]
+	var job cron.Job
+	if ok {
+		job = d.cron.Entry(id).WrappedJob
+	}
+	d.mu.Unlock()
+	if job == nil {
+		return false
+	}
+	ran := false
+	r := d.runner(shop)
+	if r == nil {
+		return false
+	}
+	before := r.polls.Load()
+	job.Run()
+	ran = r.polls.Load() > before
+	return ran
 }
 
 // runner finds a running shop.

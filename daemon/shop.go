@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chekd/chekd/daemon/config"
@@ -34,12 +36,6 @@ const (
 	RegisterMisconfigured = "misconfigured"
 )
 
-// Retry delays for receipts whose outcome allows a resend.
-const (
-	retryMin = 5 * time.Second
-	retryMax = 5 * time.Minute
-)
-
 // shopRunner is one shop: its poll job, its sender and its register state.
 type shopRunner struct {
 	d        *Daemon
@@ -51,7 +47,9 @@ type shopRunner struct {
 	writer   *fieldWriter // nil unless insales.order_field is set
 	workers  int
 
-	kick chan struct{}
+	kick   chan struct{}
+	pollMu sync.Mutex   // held for a whole poll, so a stop can wait for it
+	polls  atomic.Int64 // poll cycles finished
 
 	mu       sync.Mutex
 	pending  map[store.Key]store.Receipt // pending intents not yet printed
@@ -65,13 +63,15 @@ type shopRunner struct {
 	wg     sync.WaitGroup // the sender loop and every send in flight
 }
 
-// backoff is the delay before the n-th resend (n ≥ 1), capped.
-func backoff(n int) time.Duration {
-	d := retryMin
-	for i := 1; i < n && d < retryMax; i++ {
+// backoff is the delay before the n-th resend (n ≥ 1), doubling from
+// Options.RetryMin up to Options.RetryMax.
+func (r *shopRunner) backoff(n int) time.Duration {
+	lo, hi := r.d.opts.RetryMin, r.d.opts.RetryMax
+	d := lo
+	for i := 1; i < n && d < hi; i++ {
 		d *= 2
 	}
-	return min(d, retryMax)
+	return min(d, hi)
 }
 
 // initCursor gives a shop that has never been polled its first cursor:
@@ -109,13 +109,15 @@ func (r *shopRunner) recoverPending(all []store.Receipt) int {
 // poll runs one poll cycle: every changed order since the cursor is decided,
 // its intents are made durable with the cursor, and the sender is woken.
 func (r *shopRunner) poll() {
+	r.pollMu.Lock()
+	defer r.pollMu.Unlock()
 	ctx := r.ctx
 	if ctx.Err() != nil {
 		return
 	}
 	start := time.Now()
 	st, err := r.d.db.Shop(r.cfg.Name)
-	if err == nil && !st.HasCursor {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !st.HasCursor {
 		st, err = r.initCursor(start)
 	}
 	if err != nil {
@@ -143,6 +145,7 @@ func (r *shopRunner) finishPoll(start time.Time, seen int, err error) {
 		r.log.Debug("poll done", "orders_seen", seen, "took", time.Since(start))
 	}
 	r.d.metrics.poll(r.cfg.Name, seen, err)
+	defer r.polls.Add(1)
 	if serr := r.d.db.SetPollResult(r.cfg.Name, start, msg); serr != nil {
 		r.log.Error("record the poll result", "err", serr)
 	}
@@ -189,7 +192,7 @@ func (r *shopRunner) decide(o insales.Order) ([]store.Receipt, error) {
 	}
 	recorded = recordedOf(recs)
 	var out []store.Receipt
-	for _, a := range receipt.Decide(o, r.settings, recorded) {
+	for _, a := range r.actions(o, recorded) {
 		kind := store.Kind(a.Kind)
 		existing, exists := byKind[kind]
 		if exists && existing.State != store.StateSkipped {
@@ -208,7 +211,7 @@ func (r *shopRunner) decide(o insales.Order) ([]store.Receipt, error) {
 		}
 		switch a.Op {
 		case receipt.OpPrint:
-			rec, err := r.buildIntent(o, a, recorded, 0)
+			rec, err := r.buildIntent(o, a.Action, a.from, 0)
 			if err != nil {
 				base.State = store.StateNeedsPerson
 				base.Reason = err.Error()
@@ -232,6 +235,48 @@ func (r *shopRunner) decide(o insales.Order) ([]store.Receipt, error) {
 		}
 	}
 	return out, nil
+}
+
+// actions are what the receipt rules ask for the order now, plus what they
+// would ask once its pending receipts are printed: a refund decided while its
+// sale is still pending is stored at once (built from the pending sale's
+// exact bytes, which are what the register prints), so it is as durable as
+// the cursor that moves past the order. The sender keeps each order's
+// receipts in the order they were created, so that refund goes out only
+// after its sale is printed.
+func (r *shopRunner) actions(o insales.Order, recorded []receipt.Recorded) []planned {
+	hyp := make([]receipt.Recorded, len(recorded))
+	anyPending := false
+	for i, rec := range recorded {
+		hyp[i] = rec
+		if rec.State == receipt.StatePending {
+			hyp[i].State = receipt.StatePrinted
+			anyPending = true
+		}
+	}
+	var out []planned
+	have := map[receipt.Kind]bool{}
+	for _, a := range receipt.Decide(o, r.settings, recorded) {
+		out = append(out, planned{a, recorded})
+		have[a.Kind] = true
+	}
+	if !anyPending {
+		return out
+	}
+	for _, a := range receipt.Decide(o, r.settings, hyp) {
+		if a.Op == receipt.OpPrint && !have[a.Kind] {
+			// Built against the record set where the pending receipt it
+			// follows counts as printed.
+			out = append(out, planned{a, hyp})
+		}
+	}
+	return out
+}
+
+// planned is an action and the records to build it from.
+type planned struct {
+	receipt.Action
+	from []receipt.Recorded
 }
 
 // buildIntent builds the request for one receipt and wraps it in a record
@@ -333,12 +378,15 @@ func (r *shopRunner) sender() {
 	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for ticks := 1; ; {
 		select {
 		case <-r.ctx.Done():
 			return
 		case <-r.kick:
 		case <-tick.C:
+			if ticks++; ticks%resyncTicks == 0 {
+				r.resync()
+			}
 		}
 		for _, rec := range r.due(time.Now()) {
 			select {
@@ -349,6 +397,29 @@ func (r *shopRunner) sender() {
 				r.mu.Unlock()
 				return
 			}
+		}
+	}
+}
+
+// resyncTicks is how often (in sender ticks of a second) the sender checks
+// the store for pending intents it does not hold: a safety net, so that no
+// intent waits for a restart whatever path wrote it.
+const resyncTicks = 60
+
+func (r *shopRunner) resync() {
+	all, err := r.d.db.Pending()
+	if err != nil {
+		r.log.Error("read pending receipts", "err", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range all {
+		if rec.Shop != r.cfg.Name {
+			continue
+		}
+		if _, ok := r.pending[rec.Key]; !ok && !r.inflight[rec.Key] {
+			r.pending[rec.Key] = rec
 		}
 	}
 }
@@ -384,7 +455,29 @@ func (r *shopRunner) send(rec store.Receipt) {
 		delete(r.inflight, rec.Key)
 		r.mu.Unlock()
 	}()
+	// The store is the truth: send only what it still holds as pending, with
+	// the exact bytes it holds (a person's retry may have replaced them).
+	cur, err := r.d.db.Get(rec.Key)
+	if err != nil || cur.State != store.StatePending {
+		if err != nil {
+			r.log.Error("read a pending receipt before sending it", "order", rec.OrderNumber, "kind", rec.Kind, "err", err)
+		}
+		r.forget(rec.Key)
+		return
+	}
+	rec = cur
 	log := r.log.With("order", rec.OrderNumber, "kind", rec.Kind, "request_id", rec.RequestID)
+	if wait, why := r.follows(rec); wait {
+		r.postpone(rec.Key, time.Now().Add(r.d.opts.RetryMin))
+		return
+	} else if why != "" {
+		log.Error("receipt not sent: the receipt it follows was not printed; it needs a person", "reason", why)
+		if err := r.d.db.MarkNeedsPerson(rec.Key, "", why, time.Now()); err != nil {
+			log.Error("record the receipt's state", "err", err)
+		}
+		r.forget(rec.Key)
+		return
+	}
 	started := time.Now()
 	res, err := r.reg.Send(r.d.sendCtx, rec.Body)
 	now := time.Now()
@@ -427,7 +520,7 @@ func (r *shopRunner) send(rec store.Receipt) {
 		serr = r.d.db.MarkNeedsPerson(rec.Key, class.String(), msg, now)
 		r.forget(rec.Key)
 	default:
-		next := now.Add(backoff(rec.Attempts + 1))
+		next := now.Add(r.backoff(rec.Attempts + 1))
 		serr = r.d.db.RecordAttempt(rec.Key, class.String(), msg, next, now)
 		r.mu.Lock()
 		if p, ok := r.pending[rec.Key]; ok {
@@ -450,6 +543,47 @@ func (r *shopRunner) send(rec store.Receipt) {
 	}
 	if serr != nil {
 		log.Error("record the register's answer", "err", serr)
+	}
+}
+
+// dependsOn names the receipts a receipt follows: it is sent only after
+// they are printed.
+var dependsOn = map[receipt.Kind][]receipt.Kind{
+	receipt.KindRefund:           {receipt.KindSale, receipt.KindSettlement},
+	receipt.KindPrepaymentRefund: {receipt.KindPrepayment},
+	receipt.KindSettlement:       {receipt.KindPrepayment},
+}
+
+// follows checks the receipts of the same order that rec follows: while one
+// is pending, rec waits (wait); when one failed or needs a person, rec is not
+// sent and why says so.
+func (r *shopRunner) follows(rec store.Receipt) (wait bool, why string) {
+	recs, err := r.d.db.ByOrder(rec.Shop, rec.OrderID)
+	if err != nil {
+		return true, ""
+	}
+	deps := dependsOn[receipt.Kind(rec.Kind)]
+	for _, e := range recs {
+		if !slices.Contains(deps, receipt.Kind(e.Kind)) {
+			continue
+		}
+		switch e.State {
+		case store.StatePending:
+			return true, ""
+		case store.StateFailed, store.StateNeedsPerson:
+			why = fmt.Sprintf("the %s receipt of this order, which comes before it, is %s", e.Kind, e.State)
+		}
+	}
+	return false, why
+}
+
+// postpone leaves a pending receipt for later without counting an attempt.
+func (r *shopRunner) postpone(k store.Key, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.pending[k]; ok {
+		p.NextAttemptAt = until
+		r.pending[k] = p
 	}
 }
 

@@ -435,6 +435,9 @@ func (c *Client) transportError(ctx context.Context, err error) *Error {
 		}
 		return &Error{Class: ClassConfig, Err: fmt.Errorf("%s: %w", hint, err)}
 	}
+	if c.https && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return &Error{Class: ClassConfig, Err: fmt.Errorf("the register did not answer with TLS: use http:// for a standalone register: %w", err)}
+	}
 	if !c.https && strings.Contains(err.Error(), "malformed HTTP response") {
 		return &Error{Class: ClassConfig, Err: fmt.Errorf("the register answered with TLS: use https://: %w", err)}
 	}

@@ -78,7 +78,7 @@ func ClassifyFCE(code int, fatal bool) Class {
 // numeric string): once the register says Error 0 the document is printed,
 // and a quirk in a secondary field must not turn that into a failure.
 type wireAnswer struct {
-	FCEError         *int64          `json:"FCEError"`
+	FCEError         code            `json:"FCEError"`
 	ErrorDescription json.RawMessage `json:"ErrorDescription"`
 	Fatal            bool            `json:"Fatal"`
 
@@ -99,7 +99,7 @@ type wireAnswer struct {
 }
 
 type wireResponse struct {
-	Error           *int64          `json:"Error"`
+	Error           code            `json:"Error"`
 	ErrorMessages   json.RawMessage `json:"ErrorMessages"`
 	RequestID       string          `json:"RequestId"`
 	FiscalDocNumber flexUint        `json:"FiscalDocNumber"`
@@ -117,6 +117,22 @@ type wireDateTS struct {
 		Minute flexUint `json:"Minute"`
 		Second flexUint `json:"Second"`
 	} `json:"Time"`
+}
+
+// code is an error code: set only when the field is a JSON integer. Go's
+// decoder would leave a *int64 pointing at 0 for "Error":"51", and 0 means
+// printed, so the code is read strictly.
+type code struct {
+	v   int64
+	set bool
+}
+
+func (c *code) UnmarshalJSON(b []byte) error {
+	*c = code{}
+	if v, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil {
+		*c = code{v: v, set: true}
+	}
+	return nil
 }
 
 // flexUint accepts a non-negative integer as a JSON number or string; anything
@@ -153,8 +169,14 @@ func decodeAnswer(status int, header http.Header, body []byte) (Result, string, 
 	fromCache := header.Get("X-From-Cache") != "" || header.Get("X-From-FCE-Cache") != ""
 	var a wireAnswer
 	jsonErr := json.Unmarshal(body, &a)
-	if jsonErr == nil && a.FCEError != nil && *a.FCEError != 0 {
-		code := clampInt(*a.FCEError)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(jsonErr, &typeErr) {
+		// Valid JSON with an odd type somewhere: the decoder filled in every
+		// other field, and Response.Error (strictly typed) decides below.
+		jsonErr = nil
+	}
+	if jsonErr == nil && a.FCEError.set && a.FCEError.v != 0 {
+		code := clampInt(a.FCEError.v)
 		return Result{}, a.RequestID, &Error{
 			Class:      ClassifyFCE(code, a.Fatal),
 			FCE:        code,
@@ -176,6 +198,10 @@ func decodeAnswer(status int, header http.Header, body []byte) (Result, string, 
 	case status >= 500:
 		return Result{}, "", &Error{Class: ClassUnknown, HTTPStatus: status, Messages: httpMessages(body),
 			Err: errors.New("no FCE error in the answer")}
+	case status == http.StatusBadRequest && bytes.Contains(body, []byte("HTTPS")):
+		// nginx and Go both say so when plain HTTP reaches a TLS port.
+		return Result{}, "", &Error{Class: ClassConfig, HTTPStatus: status, Messages: httpMessages(body),
+			Err: errors.New("the register expects https://")}
 	case status >= 400:
 		// Rejected as malformed by the server itself: resending the same bytes
 		// cannot help, and nothing was printed.
@@ -192,7 +218,7 @@ func decodeAnswer(status int, header http.Header, body []byte) (Result, string, 
 	if resp == nil {
 		resp = a.Reponse
 	}
-	if resp == nil || resp.Error == nil {
+	if resp == nil || !resp.Error.set {
 		return Result{}, a.RequestID, &Error{Class: ClassUnknown, HTTPStatus: status,
 			Err: errors.New("answer has no Response.Error")}
 	}
@@ -200,7 +226,7 @@ func decodeAnswer(status int, header http.Header, body []byte) (Result, string, 
 	if reqID == "" {
 		reqID = resp.RequestID
 	}
-	if code := *resp.Error; code != 0 {
+	if code := resp.Error.v; code != 0 {
 		c := clampInt(code)
 		return Result{}, reqID, &Error{
 			Class:      ClassifyRegisterError(c),
@@ -251,8 +277,8 @@ func (d *wireDateTS) time() time.Time {
 
 func registerCode(a *wireAnswer) int64 {
 	for _, r := range []*wireResponse{a.Response, a.Reponse} {
-		if r != nil && r.Error != nil {
-			return *r.Error
+		if r != nil && r.Error.set {
+			return r.Error.v
 		}
 	}
 	return 0

@@ -334,9 +334,6 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	for waits := 0; ; waits++ {
 		resp, err := c.send(ctx, method, u.String(), body)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-				return nil, fmt.Errorf("insales: shop %q: %s: %w", c.cfg.Shop, endpoint, ctxErr)
-			}
 			return nil, fmt.Errorf("insales: shop %q: %s: %w", c.cfg.Shop, endpoint, err)
 		}
 		data, readErr := c.readBody(resp)

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -185,6 +186,14 @@ func Open(path string, opts Options) (db *DB, err error) {
 		return nil, fmt.Errorf("store: %s is not a chekd database (the file is empty); move it away to start a new one", path)
 	}
 
+	if !opts.ReadOnly {
+		// A read-write open reads the free list first and fails on a
+		// foreign or truncated file with confusing messages; a read-only
+		// look first tells what is wrong in plain words.
+		if err := probe(path, opts, info.Size()); err != nil {
+			return nil, err
+		}
+	}
 	bdb, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
@@ -198,11 +207,40 @@ func Open(path string, opts Options) (db *DB, err error) {
 	return db, nil
 }
 
+// probe opens path read-only and returns what validate finds.
+func probe(path string, opts Options, size int64) error {
+	opts.ReadOnly = true
+	bdb, err := openBolt(path, opts)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	return (&DB{bolt: bdb, path: path, readOnly: true}).validate(size)
+}
+
 // openBolt opens the file, turning bbolt's errors and panics on foreign or
 // damaged files into clear errors.
 func openBolt(path string, opts Options) (bdb *bolt.DB, err error) {
+	// bbolt does not close the file when it panics half-way through Open;
+	// keep hold of it so the file and its lock are not leaked. (Its memory
+	// map is, until the process exits: the lock must be dropped explicitly,
+	// as the map keeps the open file alive.)
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if err != nil && bdb == nil && file != nil {
+			_ = syscall.Flock(int(file.Fd()), syscall.LOCK_UN)
+			_ = file.Close()
+		}
+	}()
 	defer guardPanic(path, &err)
-	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly})
+	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly, OpenFile: openFile})
 	switch {
 	case err == nil:
 		return bdb, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -64,11 +65,12 @@ func (g *globals) configFile() string {
 }
 
 func (g *globals) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(g.configFile())
+	path := g.configFile()
+	cfg, err := config.Load(path)
 	if err != nil {
 		var probs config.Problems
 		if errors.As(err, &probs) {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return nil, usageError{err}
 	}
@@ -94,6 +96,11 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(g),
 		newCheckConfigCmd(g),
 		newRunCmd(g),
+		newTestConnectionCmd(g),
+		newDiscoverCmd(g),
+		newReceiptsCmd(g),
+		newRetryCmd(g),
+		newBackupCmd(g),
 	)
 	return root
 }
@@ -114,13 +121,24 @@ func newCheckConfigCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check-config",
 		Short: "Validate the config file and report every problem",
-		Args:  noArgs,
+		Long: "check-config reads the config file (--config, else $CHEKD_CONFIG, else " + config.DefaultPath + "),\n" +
+			"loads every certificate, key and secret file it names, and prints every problem at once.\n" +
+			"It exits 0 when chekd can run with it (warnings included), 2 when it cannot.",
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: ok (%d shops)\n", g.configFile(), len(cfg.Shops))
+			names := make([]string, len(cfg.Shops))
+			for i, s := range cfg.Shops {
+				names[i] = s.Name
+				if s.DryRun {
+					names[i] += " (dry run)"
+				}
+			}
+			fmt.Fprintf(g.stdout, "%s: ok: %d shop(s): %s; %d warning(s)\n",
+				g.configFile(), len(cfg.Shops), strings.Join(names, ", "), len(cfg.Warnings))
 			return nil
 		},
 	}

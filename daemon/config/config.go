@@ -1,12 +1,17 @@
 // Package config reads chekd's YAML configuration strictly and validates it.
 //
-// The file is decoded from bytes (so tests need no files), every unknown key is
-// an error, and validation reports every problem at once, each naming the YAML
-// key path and the fix. Secrets may be given inline or as X_file; a relative
-// X_file resolves against $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+// The file is decoded from bytes (so tests need no files) by walking the YAML
+// node tree into these structs by their mapstructure tags: every unknown or
+// duplicate key is an error, a scalar keeps the exact text written for a
+// string field, and "absent" differs from "0". Validation then reports every
+// problem at once, each naming the YAML key path and the fix, fills defaults,
+// and loads the certificate, key and secret files. Secrets may be given inline
+// or as X_file; a relative X_file resolves against $CREDENTIALS_DIRECTORY
+// (systemd LoadCredential=), else the config file's directory.
 //
-// It must never put a secret value (API password, private key, key password)
-// into an error, a warning or a log line.
+// It must never put a secret value (API password, private key, key password,
+// token) into an error, a warning or a log line, and never talks to the
+// network.
 package config
 
 import (

@@ -207,7 +207,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	case reflect.Interface:
 		var x any
 		if err := n.Decode(&x); err != nil {
-			d.problem(path, "cannot be read (line %d)", n.Line)
+			d.problem(path, "cannot be read (line %d): %s", n.Line, yamlErr(err))
 			return
 		}
 		v.Set(reflect.ValueOf(&x).Elem())

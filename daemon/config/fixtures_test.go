@@ -96,8 +96,10 @@ func (c *credentials) opts() Options {
 	return Options{CredentialsDir: c.dir}
 }
 
-// expand puts the credentials directory into an expected message.
+// expand puts the credentials directory and the certificates' end date
+// into an expected message.
 func (c *credentials) expand(s string) string {
+	s = strings.ReplaceAll(s, "$EXPIRY", c.notAfter.UTC().Format(time.DateOnly))
 	return strings.ReplaceAll(s, "$DIR", c.dir)
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -50,7 +51,11 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w (set --config or $CHEKD_CONFIG to the config file)", err)
 	}
-	cfg, err := Parse(data, Options{BaseDir: filepath.Dir(path)})
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // messages then name files unambiguously
+	}
+	cfg, err := Parse(data, Options{BaseDir: dir})
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +88,7 @@ func Parse(data []byte, opts Options) (*Config, error) {
 	if root != nil {
 		d.decode("", root, reflect.ValueOf(&cfg).Elem())
 	}
+	overlayEnvironment(&cfg, d.set)
 	v := &validator{cfg: &cfg, opts: opts, set: d.set, bad: d.bad}
 	v.run()
 	probs := append(d.probs, v.probs...)
@@ -91,6 +97,41 @@ func Parse(data []byte, opts Options) (*Config, error) {
 	}
 	cfg.Warnings = v.warnings
 	return &cfg, nil
+}
+
+// envKeys are the settings that a CHEKD_* environment variable may override,
+// e.g. CHEKD_LOG_LEVEL=debug in a systemd drop-in, or CHEKD_HTTP_TOKEN_FILE.
+// Shops are configured in the file only.
+var envKeys = []struct {
+	key   string
+	field func(*Config) *string
+}{
+	{"data_dir", func(c *Config) *string { return &c.DataDir }},
+	{"log.level", func(c *Config) *string { return &c.Log.Level }},
+	{"log.format", func(c *Config) *string { return &c.Log.Format }},
+	{"http.listen", func(c *Config) *string { return &c.HTTP.Listen }},
+	{"http.token", func(c *Config) *string { return &c.HTTP.Token }},
+	{"http.token_file", func(c *Config) *string { return &c.HTTP.TokenFile }},
+	{"defaults.schedule", func(c *Config) *string { return &c.Defaults.Schedule }},
+}
+
+// overlayEnvironment applies CHEKD_* variables over the file's values through
+// viper's environment binding (CHEKD_ prefix, dots become underscores). A
+// variable that is set wins over the file and is validated like it.
+func overlayEnvironment(cfg *Config, set map[string]bool) {
+	v := viper.New()
+	v.SetEnvPrefix("chekd")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AllowEmptyEnv(false)
+	for _, k := range envKeys {
+		if err := v.BindEnv(k.key); err != nil {
+			continue
+		}
+		if v.IsSet(k.key) {
+			*k.field(cfg) = v.GetString(k.key)
+			set[k.key] = true
+		}
+	}
 }
 
 // readYAML parses exactly one YAML document; nil means an empty file.

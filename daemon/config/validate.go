@@ -29,6 +29,9 @@ const (
 	DefaultSchedule = "@every 1m"
 	DefaultPerPage  = 100
 	MaxPerPage      = 250
+	// MaxInFlight bounds register.max_in_flight: a register prints one
+	// document at a time, so more only queues at the balancer.
+	MaxInFlight = 16
 	// MinTokenLength is the shortest http.token accepted.
 	MinTokenLength = 16
 )
@@ -40,8 +43,9 @@ var shopName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 type validator struct {
 	cfg      *Config
 	opts     Options
-	set      map[string]bool // key paths written in the file
-	bad      map[string]bool // key paths already reported as unreadable
+	set      map[string]bool   // key paths written in the file
+	bad      map[string]bool   // key paths already reported as unreadable
+	paths    map[string]string // *_file key path → the file read for it
 	probs    Problems
 	warnings []string
 }
@@ -274,6 +278,12 @@ func (v *validator) register(p string, r *Register, dryRun bool) {
 		v.add(p+".rate", "must be more than 0 requests per second, like 1 or 0.5, not %g", r.Rate)
 	}
 
+	if !v.set[p+".max_in_flight"] {
+		r.MaxInFlight = 1
+	} else if r.MaxInFlight < 1 || r.MaxInFlight > MaxInFlight {
+		v.add(p+".max_in_flight", "must be 1..%d requests at once, not %d", MaxInFlight, r.MaxInFlight)
+	}
+
 	cert := v.load(p, "certificate", &r.Certificate, r.CertificateFile)
 	key := v.load(p, "private_key", &r.PrivateKey, r.PrivateKeyFile)
 	pass := v.load(p, "key_password", &r.KeyPassword, r.KeyPasswordFile)
@@ -281,7 +291,7 @@ func (v *validator) register(p string, r *Register, dryRun bool) {
 		if ca := v.load(p, "ca", new(string), r.CAFile); ca != nil {
 			if _, err := certs.CAPool(ca); err != nil {
 				v.add(p+".ca_file", "%s: %s; it must hold the CA certificate(s) of the register's server in PEM",
-					v.resolve(r.CAFile), strings.TrimPrefix(err.Error(), "ca: "))
+					v.paths[p+".ca_file"], strings.TrimPrefix(err.Error(), "ca: "))
 			} else {
 				r.CAPEM = ca
 			}
@@ -355,12 +365,12 @@ func (v *validator) tlsProblem(p, certPath, keyPath string, bundle bool, err err
 }
 
 func (v *validator) receipts(p string, r *Receipts) {
-	v.oneOf(p+".tax_system", "tax system", &r.TaxSystem, "", names(taxSystems()))
+	v.oneOf(p+".tax_system", "tax system", &r.TaxSystem, "", taxSystems())
 	for _, k := range []struct {
 		key string
 		val *string
 	}{{"vat_goods", &r.VATGoods}, {"vat_delivery", &r.VATDelivery}} {
-		v.oneOf(p+"."+k.key, "rate", k.val, "", VATRates())
+		v.oneOf(p+"."+k.key, "rate", k.val, "", vatRates())
 		if why := obsoleteRate(*k.val); why != "" {
 			v.warn(p+"."+k.key, "%s %s; use vat22 (or vat122) unless the receipts are for sales made before 2026", *k.val, why)
 		}
@@ -390,8 +400,8 @@ func (v *validator) receipts(p string, r *Receipts) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if _, ok := DefaultTaxID(k); !ok {
-			v.add(p+".tax_ids."+k, "unknown rate %q (one of: %s)", k, strings.Join(VATRates(), ", "))
+		if !knownRate(k) {
+			v.add(p+".tax_ids."+k, "unknown rate %q (one of: %s)", k, strings.Join(vatRates(), ", "))
 		} else if id := r.TaxIDs[k]; id < 1 || id > 255 {
 			v.add(p+".tax_ids."+k, "must be the register's TaxId, 1..255, not %d", id)
 		}
@@ -512,6 +522,11 @@ func (v *validator) required(base, key, what string) {
 	v.add(path, "required: %s; set %s or %s_file", what, key, key)
 }
 
+// CredentialPrefix is what systemd puts before the name of each file it
+// loads from a directory with LoadCredential=chekd:/etc/chekd/credentials
+// (systemd/chekd.service): the file myshop.key becomes chekd_myshop.key.
+const CredentialPrefix = "chekd_"
+
 // resolve makes a relative *_file path absolute against the credentials
 // directory, else the config file's directory.
 func (v *validator) resolve(file string) string {
@@ -523,6 +538,23 @@ func (v *validator) resolve(file string) string {
 		dir = v.opts.BaseDir
 	}
 	return filepath.Join(dir, file)
+}
+
+// readFile reads a *_file. A relative name not found in the credentials
+// directory is looked for there under CredentialPrefix too, so one config
+// works both under systemd and with CREDENTIALS_DIRECTORY=/etc/chekd/credentials
+// set by hand.
+func (v *validator) readFile(file string) (string, []byte, error) {
+	path := v.resolve(file)
+	data, err := v.opts.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(file) && v.opts.CredentialsDir != "" &&
+		filepath.Base(file) == file && !strings.HasPrefix(file, CredentialPrefix) {
+		alt := filepath.Join(v.opts.CredentialsDir, CredentialPrefix+file)
+		if d, e := v.opts.ReadFile(alt); !errors.Is(e, fs.ErrNotExist) {
+			return alt, d, e
+		}
+	}
+	return path, data, err
 }
 
 // load returns secret or file X given inline (*inline) or as X_file (file),
@@ -544,8 +576,11 @@ func (v *validator) load(base, key string, inline *string, file string) []byte {
 		}
 		return []byte(*inline)
 	}
-	path := v.resolve(file)
-	data, err := v.opts.ReadFile(path)
+	path, data, err := v.readFile(file)
+	if v.paths == nil {
+		v.paths = map[string]string{}
+	}
+	v.paths[filePath] = path
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		v.add(filePath, "%s does not exist; fix the path (a relative path resolves against $CREDENTIALS_DIRECTORY, else the config file's directory)", path)

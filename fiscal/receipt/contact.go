@@ -141,9 +141,12 @@ func NormalizePhone(s string) (string, bool) {
 	default:
 		return "", false
 	}
-	// Russian numbers start with 3, 4, 8 (area codes) or 9 (mobile).
-	switch national[0] {
-	case '3', '4', '8', '9':
+	// Russian numbers start with 3, 4, 8 (area codes) or 9 (mobile). Ten
+	// digits starting with 8 are more likely a number with its trunk 8 and a
+	// digit missing than an area code without its prefix: refused.
+	switch {
+	case national[0] == '3' || national[0] == '4' || national[0] == '9':
+	case national[0] == '8' && len(digits) == 11:
 	default:
 		return "", false
 	}

@@ -52,7 +52,10 @@ func summarise(recorded []Recorded) map[Kind]summary {
 // Decide is a fixed point: once the daemon has recorded the actions it
 // returned (a print as pending, a skip as skipped, a needs-person as
 // needs_person, each with the action's Reason), Decide on the same order
-// returns nothing new.
+// returns nothing new. The one exception is a needs-person report about a
+// kind that already holds a receipt (a sale status after the refund): it
+// cannot be recorded without replacing the receipt, so it is returned each
+// time Decide runs on the order, for the daemon to log.
 func Decide(o insales.Order, s Settings, recorded []Recorded) []Action {
 	st := summarise(recorded)
 	a, ok := decide(o, s, st, recorded)

@@ -41,6 +41,10 @@ func replacement(r rune) (string, bool) {
 		return "-", true
 	case '…':
 		return "...", true
+	case '⁄':
+		return "/", true
+	case '±':
+		return "+/-", true
 	case '×':
 		return "x", true
 	case '•':
@@ -108,34 +112,36 @@ func CleanText(s string, max int) string {
 			}
 			continue
 		}
-		if rep, ok := replacement(r); ok {
-			full := true
-			for _, rr := range rep {
-				if !put(rr) {
-					full = false
-					break
+		rep, ok := replacement(r)
+		if !ok {
+			// é → e + ◌́, ² → 2, ﬁ → fi: keep what exists in CP866, drop marks.
+			var kept []rune
+			for _, rr := range norm.NFKD.String(string(r)) {
+				if unicode.Is(unicode.Mn, rr) || unicode.IsControl(rr) || unicode.IsSpace(rr) {
+					continue
+				}
+				if rs, ok := replacement(rr); ok {
+					kept = append(kept, []rune(rs)...)
+				} else if _, ok := charmap.CodePage866.EncodeRune(rr); ok {
+					kept = append(kept, rr)
 				}
 			}
-			if !full {
-				break
-			}
+			rep = string(kept)
+		}
+		if rep == "" {
 			continue
 		}
-		// é → e + ◌́: keep the base letters that exist in CP866, drop marks.
-		full := true
-		for _, rr := range norm.NFD.String(string(r)) {
-			if unicode.Is(unicode.Mn, rr) || unicode.IsControl(rr) || unicode.IsSpace(rr) {
-				continue
-			}
-			if _, ok := charmap.CodePage866.EncodeRune(rr); ok {
-				if !put(rr) {
-					full = false
-					break
-				}
-			}
+		// A stand-in that does not fit whole ends the text: half of "..." is
+		// worse than none.
+		need := utf8.RuneCountInString(rep)
+		if space {
+			need++
 		}
-		if !full {
+		if n+need > max {
 			break
+		}
+		for _, rr := range rep {
+			put(rr)
 		}
 	}
 	return b.String()
