@@ -40,8 +40,14 @@ fuzz-short:
 fuzz:
 	@FUZZTIME=60s GO=$(GO) sh .ci/fuzz.sh
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+# Packages with Go benchmarks; chekd-bench adds the end-to-end figures and
+# writes the whole table, with the machine, to docs/benchmarks.md.
+BENCH_PKGS   = $(shell grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
+BENCH_GOTEST = $(GO) test -run '^$$' -bench . -benchmem -count=1 $(BENCH_PKGS)
+
+bench: build
+	$(BENCH_GOTEST) | tee $(BIN)/gobench.txt
+	$(GO) run ./cmd/chekd-bench -chekd $(BIN)/chekd -gobench $(BIN)/gobench.txt -gobench-cmd "$(BENCH_GOTEST)" -out docs/benchmarks.md
 
 demo: build
 	$(BIN)/chekd demo

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +59,7 @@ type Daemon struct {
 	cron    *cron.Cron
 	shops   map[string]*shopRunner
 	entries map[string]cron.EntryID
+	caPools map[[32]byte]*x509.CertPool
 	running bool
 }
 
@@ -89,6 +92,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		cfg:        cfg,
 		shops:      make(map[string]*shopRunner),
 		entries:    make(map[string]cron.EntryID),
+		caPools:    make(map[[32]byte]*x509.CertPool),
 	}
 	d.metrics.attach(d)
 	return d, nil
@@ -113,10 +117,8 @@ func (d *Daemon) Config() *config.Config {
 // results and closes the store.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Lock()
-	d.cron = cron.New(
-		cron.WithLogger(cronLogger{d.log}),
-		cron.WithChain(cron.Recover(cronLogger{d.log}), cron.SkipIfStillRunning(cronLogger{d.log})),
-	)
+	// Jobs are wrapped per shop (see startShop), so the cron has no chain.
+	d.cron = cron.New(cron.WithLogger(cronLogger{d.log}))
 	pending, err := d.db.Pending()
 	if err != nil {
 		d.mu.Unlock()
@@ -190,7 +192,10 @@ func (d *Daemon) startShop(sc config.Shop, pending []store.Receipt) error {
 		r.wg.Add(1)
 		go r.writer.run(r.ctx, &r.wg)
 	}
-	id, err := d.cron.AddFunc(sc.Schedule, r.poll)
+	// Recover and SkipIfStillRunning: a panic in a poll is logged, and a
+	// poll never overlaps the previous one of the same shop.
+	r.job = cron.NewChain(cron.Recover(cronLogger{d.log}), cron.SkipIfStillRunning(cronLogger{d.log})).Then(cron.FuncJob(r.poll))
+	id, err := d.cron.AddJob(sc.Schedule, r.job)
 	if err != nil {
 		r.cancel()
 		r.wg.Wait()
@@ -200,8 +205,7 @@ func (d *Daemon) startShop(sc config.Shop, pending []store.Receipt) error {
 	d.entries[sc.Name] = id
 	// The first poll runs now, through the same chain, so it never overlaps
 	// a scheduled one.
-	job := d.cron.Entry(id).WrappedJob
-	go job.Run()
+	go r.job.Run()
 	return nil
 }
 
@@ -212,7 +216,11 @@ func (d *Daemon) newRunner(sc config.Shop) (*shopRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: shop %s: %w", sc.Name, err)
 	}
-	fc, err := NewRegisterClient(sc.Register, log, d.opts.RegisterTimeout, d.metrics.registerObserver(sc.Name))
+	roots, err := d.rootCAs(sc.Register.CAPEM)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: shop %s: %w", sc.Name, err)
+	}
+	fc, err := NewRegisterClient(sc.Register, roots, log, d.opts.RegisterTimeout, d.metrics.registerObserver(sc.Name))
 	if err != nil {
 		return nil, fmt.Errorf("daemon: shop %s: %w", sc.Name, err)
 	}
@@ -253,8 +261,30 @@ func (d *Daemon) insalesConfig(sc config.Shop, log *slog.Logger) insales.Config 
 	}
 }
 
+// rootCAs is the pool trusting the system's CAs and the extra CA of
+// register.ca_file, shared by every shop naming the same CA: a copy of the
+// system pool per shop would cost tens of kilobytes each. nil when there is
+// no extra CA. d.mu is held.
+func (d *Daemon) rootCAs(caPEM []byte) (*x509.CertPool, error) {
+	if len(caPEM) == 0 {
+		return nil, nil
+	}
+	sum := sha256.Sum256(caPEM)
+	if p, ok := d.caPools[sum]; ok {
+		return p, nil
+	}
+	p, err := certs.CAPool(caPEM)
+	if err != nil {
+		return nil, err
+	}
+	d.caPools[sum] = p
+	return p, nil
+}
+
 // NewRegisterClient makes the register client of one shop's settings.
-func NewRegisterClient(rc config.Register, log *slog.Logger, timeout time.Duration, obs fiscal.Observer) (*fiscal.Client, error) {
+// roots, when not nil, is the pool for the register's server certificate;
+// else it is made from register.ca_file.
+func NewRegisterClient(rc config.Register, roots *x509.CertPool, log *slog.Logger, timeout time.Duration, obs fiscal.Observer) (*fiscal.Client, error) {
 	fc := fiscal.Config{
 		URL:         rc.URL,
 		Timeout:     timeout,
@@ -270,7 +300,8 @@ func NewRegisterClient(rc config.Register, log *slog.Logger, timeout time.Durati
 		}
 		fc.Certificate = cert
 	}
-	if len(rc.CAPEM) > 0 {
+	fc.RootCAs = roots
+	if roots == nil && len(rc.CAPEM) > 0 {
 		// The extra CA is trusted beside the system's, not instead of them.
 		pool, err := certs.CAPool(rc.CAPEM)
 		if err != nil {
@@ -442,25 +473,13 @@ func (d *Daemon) close() error {
 // returns false when the shop is not running or a poll of it is already under
 // way (then nothing was done).
 func (d *Daemon) PollNow(shop string) bool {
-	d.mu.Lock()
-	id, ok := d.entries[shop]
-	var job cron.Job
-	if ok {
-		job = d.cron.Entry(id).WrappedJob
-	}
-	d.mu.Unlock()
-	if job == nil {
-		return false
-	}
-	ran := false
 	r := d.runner(shop)
 	if r == nil {
 		return false
 	}
 	before := r.polls.Load()
-	job.Run()
-	ran = r.polls.Load() > before
-	return ran
+	r.job.Run()
+	return r.polls.Load() > before
 }
 
 // runner finds a running shop.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/chekd/chekd/daemon/config"
 	"github.com/chekd/chekd/fiscal"
 	"github.com/chekd/chekd/fiscal/receipt"
@@ -47,6 +49,7 @@ type shopRunner struct {
 	writer   *fieldWriter // nil unless insales.order_field is set
 	workers  int
 
+	job    cron.Job // the poll, wrapped so that it never overlaps itself
 	kick   chan struct{}
 	pollMu sync.Mutex   // held for a whole poll, so a stop can wait for it
 	polls  atomic.Int64 // poll cycles finished
@@ -361,21 +364,11 @@ func (r *shopRunner) wake() {
 // sender resends due intents whenever woken and once a second.
 func (r *shopRunner) sender() {
 	defer r.wg.Done()
-	work := make(chan store.Receipt)
-	var workers sync.WaitGroup
-	for range r.workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for rec := range work {
-				r.send(rec)
-			}
-		}()
-	}
-	defer func() {
-		close(work)
-		workers.Wait()
-	}()
+	// A send runs in a goroutine of its own, at most r.workers at once; an
+	// idle shop has none.
+	slots := make(chan struct{}, r.workers)
+	var sends sync.WaitGroup
+	defer sends.Wait()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for ticks := 1; ; {
@@ -390,7 +383,12 @@ func (r *shopRunner) sender() {
 		}
 		for _, rec := range r.due(time.Now()) {
 			select {
-			case work <- rec:
+			case slots <- struct{}{}:
+				sends.Add(1)
+				go func() {
+					defer func() { <-slots; sends.Done() }()
+					r.send(rec)
+				}()
 			case <-r.ctx.Done():
 				r.mu.Lock()
 				delete(r.inflight, rec.Key)

@@ -101,6 +101,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newReceiptsCmd(g),
 		newRetryCmd(g),
 		newBackupCmd(g),
+		newDemoCmd(g),
 	)
 	return root
 }
