@@ -142,7 +142,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (res result, err erro
 		return res, fmt.Errorf("chaos: %w", err)
 	}
 	defer logFile.Close()
-	d.ck = &chekd{bin: o.chekdBin, config: cfg, logFile: logFile, stats: &logStats{}, log: log}
+	d.ck = &chekd{bin: d.o.chekdBin, config: cfg, logFile: logFile, stats: &logStats{}, log: log}
 	if err := d.ck.start(); err != nil {
 		return res, err
 	}
