@@ -195,6 +195,20 @@ func (r *shopRunner) decide(o insales.Order) ([]store.Receipt, error) {
 	}
 	recorded = recordedOf(recs)
 	var out []store.Receipt
+	if o.Invalid != "" {
+		// Recorded as a skipped sale, which blocks nothing: once the order is
+		// corrected in InSales it changes and is decided normally.
+		reason := "InSales прислал заказ, который chekd не может прочитать: " + o.Invalid + "; исправьте заказ в InSales"
+		if ex, ok := byKind[store.Kind(receipt.KindSale)]; ok && (ex.State != store.StateSkipped || ex.Reason == reason) {
+			r.log.Error("order not readable; nothing is decided for it", "order", o.Number, "err", o.Invalid)
+			return nil, nil
+		}
+		r.log.Error("order not readable; recorded as skipped until it is corrected", "order", o.Number, "err", o.Invalid)
+		return []store.Receipt{{
+			Key:         store.Key{Shop: r.cfg.Name, OrderID: o.ID, Kind: store.Kind(receipt.KindSale)},
+			OrderNumber: o.Number, State: store.StateSkipped, Reason: reason,
+		}}, nil
+	}
 	for _, a := range r.actions(o, recorded) {
 		kind := store.Kind(a.Kind)
 		existing, exists := byKind[kind]

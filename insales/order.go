@@ -40,6 +40,11 @@ type Order struct {
 	Discounts         []Discount
 	OrderChanges      []OrderChange
 	Lines             []OrderLine
+
+	// Invalid, when not empty, says why the order could not be read (a money
+	// value that is not a number, say). Only ID, Number and UpdatedAt are
+	// set then; the order must not be acted on.
+	Invalid string
 }
 
 // CustomStatusRef is the shop-defined status of an order.

@@ -413,7 +413,17 @@ func decodeOrders(ctx context.Context, log *slog.Logger, endpoint string, body [
 			c.err = fmt.Errorf("%s: updated_at: missing", c.where)
 		}
 		if c.err != nil {
-			return nil, fmt.Errorf("insales: %s: %w", endpoint, c.err)
+			// An order whose id and updated_at are readable is handed over
+			// marked Invalid, so that one bad value does not stop every other
+			// order of the shop; without them the page cannot be ordered.
+			k := converter{ctx: ctx, log: log, where: c.where}
+			id, at := k.int("id", wire[i].ID), k.timestamp("updated_at", wire[i].UpdatedAt)
+			if k.err != nil || id <= 0 || at.IsZero() {
+				return nil, fmt.Errorf("insales: %s: %w", endpoint, c.err)
+			}
+			orders[i] = Order{ID: id, Number: k.str(wire[i].Number), UpdatedAt: at, Invalid: c.err.Error()}
+			log.WarnContext(ctx, "insales: order not readable; its receipts wait until it is corrected in InSales",
+				"endpoint", endpoint, "order_id", id, "err", c.err)
 		}
 	}
 	return orders, nil

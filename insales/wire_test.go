@@ -112,13 +112,10 @@ func TestDecodeOrdersErrors(t *testing.T) {
 	}{
 		{"malformed", `[{"id": 1,`, "GET /admin/orders.json: malformed answer"},
 		{"not a list", `{"id": 1}`, "GET /admin/orders.json: malformed answer"},
-		{"bad money", `[{"id": 7, "updated_at": "2025-01-15T15:13:19.000+03:00", "total_price": "12,50"}]`, "order 7: total_price: not a decimal number"},
-		{"bad quantity", `[{"id": 7, "updated_at": "2025-01-15T15:13:19.000+03:00", "order_lines": [{"quantity": "x"}]}]`, "order 7: order_lines[0].quantity"},
 		{"fractional id", `[{"id": 7.5, "updated_at": "2025-01-15T15:13:19.000+03:00"}]`, "order 7.5: id"},
 		{"no id", `[{"updated_at": "2025-01-15T15:13:19.000+03:00"}]`, "id: missing"},
 		{"no updated_at", `[{"id": 3}]`, "order 3: updated_at: missing"},
 		{"bad updated_at", `[{"id": 3, "updated_at": "yesterday"}]`, "order 3: updated_at"},
-		{"money too large", `[{"id": 3, "updated_at": "2025-01-15T15:13:19+03:00", "total_price": 1e30}]`, "out of range"},
 	}
 	for _, tt := range tests {
 		_, err := decodeOrders(context.Background(), discard(), "GET /admin/orders.json", []byte(tt.body))
@@ -127,6 +124,40 @@ func TestDecodeOrdersErrors(t *testing.T) {
 		}
 		if err != nil && !strings.HasPrefix(err.Error(), "insales: ") {
 			t.Errorf("%s: error %q does not name the package", tt.name, err)
+		}
+	}
+}
+
+// One order with a value that cannot be read must not stop the others: it is
+// handed over marked Invalid, with only its cursor fields.
+func TestDecodeFlagsUnreadableOrders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, order, want string
+	}{
+		{"bad money", `{"id": 7, "number": 1007, "updated_at": "2025-01-15T15:13:19.000+03:00", "total_price": "12,50"}`, "order 7: total_price: not a decimal number"},
+		{"bad quantity", `{"id": 7, "number": 1007, "updated_at": "2025-01-15T15:13:19.000+03:00", "order_lines": [{"quantity": "x"}]}`, "order 7: order_lines[0].quantity"},
+		{"money too large", `{"id": 7, "number": 1007, "updated_at": "2025-01-15T15:13:19+03:00", "total_price": 1e30}`, "out of range"},
+	}
+	good := `{"id": 8, "number": 1008, "updated_at": "2025-01-15T15:13:20.000+03:00", "total_price": "100.00"}`
+	for _, tt := range tests {
+		var logs strings.Builder
+		orders, err := decodeOrders(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), "GET /admin/orders.json", []byte("["+tt.order+","+good+"]"))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(orders) != 2 {
+			t.Fatalf("%s: %d orders", tt.name, len(orders))
+		}
+		bad, ok := orders[0], orders[1]
+		if bad.ID != 7 || bad.Number != "1007" || bad.UpdatedAt.IsZero() || !strings.Contains(bad.Invalid, tt.want) || bad.TotalPrice != 0 {
+			t.Errorf("%s: unreadable order decoded as %+v, want Invalid containing %q", tt.name, bad, tt.want)
+		}
+		if ok.Invalid != "" || ok.TotalPrice != 10000 {
+			t.Errorf("%s: the good order: %+v", tt.name, ok)
+		}
+		if !strings.Contains(logs.String(), "order not readable") {
+			t.Errorf("%s: not logged: %q", tt.name, logs.String())
 		}
 	}
 }
