@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -117,6 +118,12 @@ type Client struct {
 	lim   *limiter
 	rc    *retryablehttp.Client // GETs: retried
 	hc    *http.Client          // writes: never retried after 5xx
+
+	// serverDate is the Date header of the latest answer (Unix seconds), and
+	// anchor the server time at which the latest ChangedOrders scan ended
+	// with nothing more to read (Unix seconds; 0: none yet).
+	serverDate atomic.Int64
+	anchor     atomic.Int64
 }
 
 // NewClient checks cfg and makes a client. Errors never contain the password.
@@ -254,6 +261,9 @@ func (t *meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	status := 0
 	if err == nil {
 		status = resp.StatusCode
+		if d, derr := http.ParseTime(resp.Header.Get("Date")); derr == nil {
+			c.serverDate.Store(d.Unix())
+		}
 		if used, limit, ok := parseUsage(resp.Header.Get("API-Usage-Limit")); ok {
 			c.lim.observe(used, limit)
 			if c.cfg.Observer != nil {

@@ -85,7 +85,7 @@ func (c *Client) ChangedOrders(ctx context.Context, since Cursor, fn func(page [
 	stored := pos{t: st, text: since.UpdatedAt, id: since.ID}
 
 	cur := stored // everything at or before cur has been handed over in this scan
-	if c.cfg.Overlap > 0 {
+	if c.cfg.Overlap > 0 && !c.anchoredPast(st) {
 		t := st.Add(-c.cfg.Overlap)
 		cur = pos{t: t, text: formatTime(t), id: 0}
 	}
@@ -99,6 +99,7 @@ func (c *Client) ChangedOrders(ctx context.Context, since Cursor, fn func(page [
 			return err
 		}
 		if len(page) == 0 {
+			c.anchor.Store(c.serverDate.Load())
 			return nil
 		}
 		slices.SortStableFunc(page, cmpOrders)
@@ -137,6 +138,18 @@ func (c *Client) ChangedOrders(ctx context.Context, since Cursor, fn func(page [
 			return err
 		}
 	}
+}
+
+// anchoredPast reports whether the previous complete scan ended at a server
+// time more than Overlap after the cursor time st. Everything InSales commits
+// after that scan carries an updated_at no earlier than that time minus the
+// commit lag the overlap allows for, so it is after the cursor: the scan can
+// continue strictly after the cursor and re-read nothing, and an idle poll
+// costs one request. After a start, or a scan that failed, there is no anchor
+// and the overlap is re-read.
+func (c *Client) anchoredPast(st time.Time) bool {
+	a := c.anchor.Load()
+	return a != 0 && time.Unix(a, 0).Add(-c.cfg.Overlap).After(st)
 }
 
 // before reports whether p is strictly before o.

@@ -305,3 +305,55 @@ func TestChangedOrdersThousand(t *testing.T) {
 		t.Errorf("%d requests, want 11", n)
 	}
 }
+
+func TestChangedOrdersIdlePollAfterACompleteScan(t *testing.T) {
+	t.Parallel()
+	shop, c, clk := newShop(t, insalestest.Options{WholeSeconds: true}, func(cfg *insales.Config) { cfg.Overlap = 3 * time.Second })
+	a := shop.AddOrder(order("A"))
+	var first scan
+	if err := first.run(context.Background(), c, start); err != nil {
+		t.Fatal(err)
+	}
+	stored := first.last()
+
+	// Right after the scan the server time is within the overlap of the
+	// cursor: the window is re-read (a commit may still be landing in it).
+	before := shop.Requests("GET /admin/orders.json")
+	var again scan
+	if err := again.run(context.Background(), c, stored); err != nil {
+		t.Fatal(err)
+	}
+	if again.count(a.ID) != 1 {
+		t.Fatalf("within the overlap the window must be re-read: %+v", again.orders)
+	}
+	if n := shop.Requests("GET /admin/orders.json") - before; n != 2 {
+		t.Fatalf("%d requests, want the page and the empty page", n)
+	}
+
+	// Once a complete scan ended more than the overlap after the cursor, an
+	// idle poll is one request and re-reads nothing.
+	clk.Advance(10 * time.Second)
+	var settle scan
+	if err := settle.run(context.Background(), c, stored); err != nil {
+		t.Fatal(err)
+	}
+	before = shop.Requests("GET /admin/orders.json")
+	var idle scan
+	if err := idle.run(context.Background(), c, stored); err != nil {
+		t.Fatal(err)
+	}
+	if n := shop.Requests("GET /admin/orders.json") - before; n != 1 || len(idle.orders) != 0 {
+		t.Fatalf("idle poll: %d requests, %d orders; want 1 request and none", n, len(idle.orders))
+	}
+
+	// A change after that is still found: its updated_at is after the cursor.
+	clk.Advance(time.Second)
+	b := shop.AddOrder(order("B"))
+	var found scan
+	if err := found.run(context.Background(), c, stored); err != nil {
+		t.Fatal(err)
+	}
+	if found.count(b.ID) != 1 || found.count(a.ID) != 0 {
+		t.Fatalf("after idle polls: %+v", found.orders)
+	}
+}

@@ -524,6 +524,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // ServeHTTP answers one API request.
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &statusWriter{ResponseWriter: rw}
+	// The server's clock, as the real API sends it: the same clock that
+	// stamps updated_at.
+	w.Header().Set("Date", h.opts.Clock.Now().UTC().Format(http.TimeFormat))
 	endpoint := endpointOf(r.Method, r.URL.Path)
 	defer func() {
 		h.mu.Lock()
