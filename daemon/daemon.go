@@ -398,10 +398,7 @@ func (d *Daemon) stopShop(name string) {
 		return
 	}
 	delete(d.shops, name)
-	r.cancel()
-	r.pollMu.Lock() // a poll under way finishes (its context is cancelled) before the shop is gone
-	r.pollMu.Unlock()
-	r.wg.Wait()
+	r.stop()
 }
 
 // stopAll stops scheduling, lets sends already at a register finish within
@@ -414,7 +411,7 @@ func (d *Daemon) stopAll() {
 	d.running = false
 	runners := make([]*shopRunner, 0, len(d.shops))
 	for _, r := range d.shops {
-		r.cancel()
+		r.cancel() // every shop stops starting work at once
 		runners = append(runners, r)
 	}
 	d.shops = map[string]*shopRunner{}
@@ -424,9 +421,7 @@ func (d *Daemon) stopAll() {
 	done := make(chan struct{})
 	go func() {
 		for _, r := range runners {
-			r.pollMu.Lock() // a poll under way ends (its context is cancelled)
-			r.pollMu.Unlock()
-			r.wg.Wait()
+			r.stop()
 		}
 		close(done)
 	}()

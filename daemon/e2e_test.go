@@ -130,11 +130,9 @@ func TestRepeatedPollsAndOverlapRereadsPrintOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOpts{shop: insalestest.Options{WholeSeconds: true}})
 	w.start()
-	var ids []int64
 	for i := range 10 {
 		o := w.order(Card, fmt.Sprintf("b%d@example.com", i))
 		w.status(o.ID, "dispatched")
-		ids = append(ids, o.ID)
 	}
 	for range 5 {
 		w.poll()
@@ -280,11 +278,9 @@ func TestRestartWithPendingIntents(t *testing.T) {
 	for range 40 {
 		w.reg.Inject(chekonlinetest.FCE(5))
 	}
-	var ids []int64
 	for i := range 3 {
 		o := w.order(Card, fmt.Sprintf("r%d@example.com", i))
 		w.status(o.ID, "dispatched")
-		ids = append(ids, o.ID)
 	}
 	w.poll()
 	waitFor(t, "intents to be pending", func() bool {

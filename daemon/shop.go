@@ -49,10 +49,11 @@ type shopRunner struct {
 	writer   *fieldWriter // nil unless insales.order_field is set
 	workers  int
 
-	job    cron.Job // the poll, wrapped so that it never overlaps itself
-	kick   chan struct{}
-	pollMu sync.Mutex   // held for a whole poll, so a stop can wait for it
-	polls  atomic.Int64 // poll cycles finished
+	job     cron.Job // the poll, wrapped so that it never overlaps itself
+	kick    chan struct{}
+	pollMu  sync.Mutex   // held for a whole poll, so a stop can wait for it
+	stopped bool         // under pollMu: no poll runs any more
+	polls   atomic.Int64 // poll cycles finished
 
 	mu       sync.Mutex
 	pending  map[store.Key]store.Receipt // pending intents not yet printed
@@ -64,6 +65,17 @@ type shopRunner struct {
 	ctx    context.Context // the runner's life: cancelled when the shop is removed or chekd stops
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the sender loop and every send in flight
+}
+
+// stop ends the shop's work: a poll under way ends (its context is
+// cancelled) and no other starts; sends already at the register finish (the
+// daemon's send context bounds them).
+func (r *shopRunner) stop() {
+	r.cancel()
+	r.pollMu.Lock()
+	r.stopped = true
+	r.pollMu.Unlock()
+	r.wg.Wait()
 }
 
 // backoff is the delay before the n-th resend (n ≥ 1), doubling from
@@ -115,7 +127,7 @@ func (r *shopRunner) poll() {
 	r.pollMu.Lock()
 	defer r.pollMu.Unlock()
 	ctx := r.ctx
-	if ctx.Err() != nil {
+	if r.stopped || ctx.Err() != nil {
 		return
 	}
 	start := time.Now()

@@ -250,7 +250,6 @@ func newDemoScenario(shop *insalestest.Handler) *demoScenario {
 	type order struct {
 		email, phone string
 		gateway      int64
-		title        string
 		delivery     int64
 		lines        []insales.OrderLine
 	}
