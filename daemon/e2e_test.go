@@ -357,3 +357,102 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+const prepaymentReceipts = `
+      scheme: prepayment
+      tax_system: osn
+      vat_goods: vat22
+      vat_delivery: vat22
+      sale_statuses: [dispatched]
+      refund_statuses: [returned]
+      payment_methods: [1797]`
+
+func TestPrepaymentSchemeOnTheLedger(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{receipts: prepaymentReceipts})
+	w.start()
+	settled := w.order(Card, "settled@example.com")
+	unsettled := w.order(Card, "unsettled@example.com")
+	for _, id := range []int64{settled.ID, unsettled.ID} {
+		if err := w.shop.MarkPaid(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.settle(2) // two prepayments
+	w.status(settled.ID, "dispatched")
+	w.settle(3) // the settlement
+	w.status(settled.ID, "returned")
+	w.status(unsettled.ID, "returned")
+	w.settle(5) // the settlement's refund, and the prepayment's refund
+	for range 3 {
+		w.poll()
+	}
+	w.settle(5)
+
+	byRID := map[string]chekonlinetest.Document{}
+	for _, d := range w.reg.Ledger() {
+		byRID[d.RequestID] = d
+	}
+	if len(byRID) != 5 {
+		t.Fatalf("want 5 distinct receipts:\n%s", ledgerText(w.reg.Ledger()))
+	}
+	rid := func(id int64, kind string) chekonlinetest.Document {
+		t.Helper()
+		rec := w.receiptsOf(id)[store.Kind(kind)]
+		d, ok := byRID[rec.RequestID]
+		if !ok {
+			t.Fatalf("order %d: no %s document (record %+v)", id, kind, rec)
+		}
+		return d
+	}
+	pre := rid(settled.ID, "prepayment")
+	if pre.DocumentType != fiscal.DocSale || pre.Lines[0].PayAttribute != fiscal.PayFullPrepayment || pre.NonCash[0] != 280000 {
+		t.Errorf("prepayment: %+v", pre)
+	}
+	set := rid(settled.ID, "settlement")
+	if set.DocumentType != fiscal.DocSale || set.Lines[0].PayAttribute != fiscal.PayFullSettlement ||
+		set.AdvancePayment != 280000 || sum(set.NonCash) != 0 {
+		t.Errorf("settlement: %+v", set)
+	}
+	ref := rid(settled.ID, "refund")
+	if ref.DocumentType != fiscal.DocSaleRefund || jsonOf(t, ref.Lines) != jsonOf(t, set.Lines) || ref.AdvancePayment != set.AdvancePayment {
+		t.Errorf("the refund must reverse the settlement: %+v", ref)
+	}
+	preRef := rid(unsettled.ID, "prepayment_refund")
+	unsettledPre := rid(unsettled.ID, "prepayment")
+	if preRef.DocumentType != fiscal.DocSaleRefund || jsonOf(t, preRef.Lines) != jsonOf(t, unsettledPre.Lines) {
+		t.Errorf("the prepayment refund must reverse the prepayment: %+v", preRef)
+	}
+}
+
+func TestPrepaymentChangedOrderNeedsAPerson(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{receipts: prepaymentReceipts})
+	w.start()
+	o := w.order(Card, "changed@example.com")
+	if err := w.shop.MarkPaid(o.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.settle(1)
+	if _, err := w.shop.UpdateOrder(o.ID, func(o *insales.Order) {
+		o.Lines[1].Quantity, o.Lines[1].FullTotalPrice, o.Lines[1].TotalPrice = 1000, 50000, 50000
+		o.ItemsPrice, o.TotalPrice = 200000, 230000
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.status(o.ID, "dispatched")
+	waitFor(t, "the settlement to need a person", func() bool {
+		w.d.PollNow("test")
+		r, ok := w.receiptsOf(o.ID)["settlement"]
+		return ok && r.State == store.StateNeedsPerson && r.Reason != ""
+	})
+	w.settle(1)
+}
+
+func sum(v []uint64) uint64 {
+	var s uint64
+	for _, x := range v {
+		s += x
+	}
+	return s
+}

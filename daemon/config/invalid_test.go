@@ -240,7 +240,7 @@ var invalidCases = []struct {
 	{
 		file: "invalid-33-prepayment.yaml",
 		want: []string{
-			"shops[0].receipts.prepayment_statuses: required with scheme: prepayment: the statuses at which the prepayment receipt is printed, like [paid]",
+			"shops[0].receipts.prepayment_statuses: \"returned\" is also in refund_statuses; a status may start one kind of receipt only",
 			"shops[1].receipts.prepayment_statuses: only used with scheme: prepayment; remove it or set scheme: prepayment",
 			"shops[2].receipts.prepayment_statuses: \"dispatched\" is also in sale_statuses; a status may start one kind of receipt only",
 		},

@@ -380,9 +380,9 @@ func (v *validator) receipts(p string, r *Receipts) {
 	v.statuses(p+".sale_statuses", r.SaleStatuses, true)
 	v.statuses(p+".refund_statuses", r.RefundStatuses, false)
 	v.overlap(p, "refund_statuses", r.RefundStatuses, "sale_statuses", r.SaleStatuses)
+	// With the prepayment scheme, financial_status "paid" prints the
+	// prepayment receipt; prepayment_statuses may add statuses that do too.
 	switch {
-	case r.Scheme == "prepayment" && len(r.PrepaymentStatuses) == 0:
-		v.add(p+".prepayment_statuses", "required with scheme: prepayment: the statuses at which the prepayment receipt is printed, like [paid]")
 	case r.Scheme == "full_payment" && len(r.PrepaymentStatuses) > 0:
 		v.add(p+".prepayment_statuses", "only used with scheme: prepayment; remove it or set scheme: prepayment")
 	default:
