@@ -360,6 +360,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 	var stopped []string
 	for name, r := range d.shops {
 		if s, ok := next[name]; ok && reflect.DeepEqual(s, r.cfg) {
+			r.resume() // a reload is a person acting: a halted register is called again
 			continue
 		}
 		d.stopShop(name)

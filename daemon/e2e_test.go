@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chekd/chekd/fiscal"
@@ -455,4 +456,30 @@ func sum(v []uint64) uint64 {
 		s += x
 	}
 	return s
+}
+
+// A wrong cashier password (register error 79) stops the register; once the
+// config is fixed and reloaded, the receipt goes out with the corrected
+// password under its same RequestId, printed once.
+func TestWrongCashierPasswordFixedByReload(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	w.yaml = strings.Replace(w.yaml, "      rate: 1000\n", "      rate: 1000\n      cashier_password: 7\n", 1)
+	w.start()
+	o := w.order(Card, "pw@example.com")
+	w.status(o.ID, "dispatched")
+	waitFor(t, "the register to be misconfigured", func() bool {
+		w.d.PollNow("test")
+		s := w.d.Shops()
+		return len(s) == 1 && s[0].RegisterState == "misconfigured"
+	})
+	rid := w.receiptsOf(o.ID)["sale"].RequestID
+	w.yaml = strings.Replace(w.yaml, "      cashier_password: 7\n", "", 1)
+	if err := w.d.Reload(w.config()); err != nil {
+		t.Fatal(err)
+	}
+	w.settle(1)
+	if d := w.reg.Ledger()[0]; d.RequestID != rid {
+		t.Fatalf("printed as %s, want the same RequestId %s", d.RequestID, rid)
+	}
 }

@@ -240,7 +240,7 @@ func (r *shopRunner) decide(o insales.Order) ([]store.Receipt, error) {
 		}
 		switch a.Op {
 		case receipt.OpPrint:
-			rec, err := r.buildIntent(o, a.Action, a.from, 0)
+			rec, err := r.buildIntent(o, a.Action, a.from, 1)
 			if err != nil {
 				base.State = store.StateNeedsPerson
 				base.Reason = err.Error()
@@ -491,6 +491,13 @@ func (r *shopRunner) send(rec store.Receipt) {
 	}
 	rec = cur
 	log := r.log.With("order", rec.OrderNumber, "kind", rec.Kind, "request_id", rec.RequestID)
+	if rec.LastClass == fiscal.ClassConfig.String() {
+		if rec, err = r.reapplyPassword(rec); err != nil {
+			log.Error("apply the corrected cashier password", "err", err)
+			r.postpone(rec.Key, time.Now().Add(r.backoff(rec.Attempts+1)))
+			return
+		}
+	}
 	if wait, why := r.follows(rec); wait {
 		r.postpone(rec.Key, time.Now().Add(r.d.opts.RetryMin))
 		return
@@ -539,10 +546,14 @@ func (r *shopRunner) send(rec store.Receipt) {
 		log.Error("register refused the receipt; fix the cause and retry it", "class", class, "err", err)
 		serr = r.d.db.MarkFailed(rec.Key, class.String(), msg, now)
 		r.forget(rec.Key)
+		rec.State = store.StateFailed
+		r.d.metrics.receipt(rec)
 	case fiscal.ClassAmbiguous:
 		log.Error("register cannot tell whether the receipt was printed; it needs a person", "class", class, "err", err)
 		serr = r.d.db.MarkNeedsPerson(rec.Key, class.String(), msg, now)
 		r.forget(rec.Key)
+		rec.State = store.StateNeedsPerson
+		r.d.metrics.receipt(rec)
 	default:
 		next := now.Add(r.backoff(rec.Attempts + 1))
 		serr = r.d.db.RecordAttempt(rec.Key, class.String(), msg, next, now)
@@ -557,7 +568,7 @@ func (r *shopRunner) send(rec store.Receipt) {
 		switch class {
 		case fiscal.ClassHalt:
 			r.setRegister(RegisterHalted, msg)
-			log.Error("register halted; chekd stops calling it until a person acts (retry a receipt or reload the config)", "err", err)
+			log.Error("register halted; chekd stops calling it until a person acts (retry one of its receipts, reload the config or restart)", "err", err)
 		case fiscal.ClassConfig:
 			r.setRegister(RegisterMisconfigured, msg)
 			log.Error("register rejects chekd's settings; chekd stops calling it until the config is fixed and reloaded", "err", err)
@@ -576,6 +587,26 @@ var dependsOn = map[receipt.Kind][]receipt.Kind{
 	receipt.KindRefund:           {receipt.KindSale, receipt.KindSettlement},
 	receipt.KindPrepaymentRefund: {receipt.KindPrepayment},
 	receipt.KindSettlement:       {receipt.KindPrepayment},
+}
+
+// reapplyPassword puts the cashier password now configured into a receipt
+// the register refused for its configuration (wrong cashier password, error
+// 79). Such an answer is not cached and nothing was printed, so the corrected
+// bytes go out under the same RequestId; every other field stays as stored.
+func (r *shopRunner) reapplyPassword(rec store.Receipt) (store.Receipt, error) {
+	var req fiscal.Request
+	if err := json.Unmarshal(rec.Body, &req); err != nil {
+		return rec, fmt.Errorf("read the stored request: %w", err)
+	}
+	if req.Password == r.settings.CashierPassword {
+		return rec, nil
+	}
+	req.Password = r.settings.CashierPassword
+	body, err := json.Marshal(req)
+	if err != nil {
+		return rec, err
+	}
+	return r.d.db.ReplaceBody(rec.Key, body, time.Now())
 }
 
 // follows checks the receipts of the same order that rec follows: while one

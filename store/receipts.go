@@ -260,6 +260,27 @@ func (db *DB) Requeue(k Key, generation int, requestID string, body []byte, at t
 	})
 }
 
+// ReplaceBody gives a pending receipt new request bytes under the same
+// RequestID, for one case only: its last answer was a configuration refusal
+// (class "config", such as a wrong cashier password). Such an answer is not
+// cached by the register and nothing was printed, so the corrected request
+// may be sent under the same key; any other pending receipt keeps its exact
+// bytes (ErrTransition).
+func (db *DB) ReplaceBody(k Key, body []byte, at time.Time) (Receipt, error) {
+	if len(body) == 0 {
+		return Receipt{}, fmt.Errorf("store: replace body %s: %w: a body is required", k, ErrInvalid)
+	}
+	body = bytes.Clone(body)
+	return db.transition("replace body", k, at, func(r *Receipt) error {
+		if r.State != StatePending || r.LastClass != "config" {
+			return fmt.Errorf("%w: %s is %s after a %q answer; only a pending receipt refused for its configuration gets new bytes",
+				ErrTransition, r.Key, r.State, r.LastClass)
+		}
+		r.Body = body
+		return nil
+	})
+}
+
 func notAllowed(r *Receipt, to string) error {
 	if r.State == StatePrinted {
 		return fmt.Errorf("%w: %s is printed, which is final", ErrTransition, r.Key)

@@ -828,3 +828,41 @@ func TestConcurrentTransitionsShareBatches(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceBodyOnlyAfterAConfigurationRefusal(t *testing.T) {
+	db := openTest(t)
+	r := mustCreate(t, db, intent("shop", 1, "sale"))
+	nb := []byte(`{"RequestId":"x","Password":2}`)
+	if _, err := db.ReplaceBody(r.Key, nb, t0); !errors.Is(err, ErrTransition) {
+		t.Fatalf("a pending receipt never refused: %v", err)
+	}
+	if err := db.RecordAttempt(r.Key, "unknown", "timeout", t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReplaceBody(r.Key, nb, t0); !errors.Is(err, ErrTransition) {
+		t.Fatalf("after an unknown outcome the bytes must stay: %v", err)
+	}
+	if err := db.RecordAttempt(r.Key, "config", "register error 79", t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReplaceBody(r.Key, nil, t0); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty body: %v", err)
+	}
+	out, err := db.ReplaceBody(r.Key, nb, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustGet(t, db, r.Key)
+	if !bytes.Equal(got.Body, nb) || got.RequestID != r.RequestID || got.State != StatePending || !receiptsEqual(got, out) {
+		t.Fatalf("replaced: %+v", got)
+	}
+	if err := db.MarkPrinted(r.Key, Fiscal{FiscalDocNumber: 1}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReplaceBody(r.Key, nb, t0); !errors.Is(err, ErrTransition) {
+		t.Fatalf("a printed receipt: %v", err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

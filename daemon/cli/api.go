@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,21 +144,8 @@ func (c *apiClient) receipts(ctx context.Context, q receiptQuery) ([]apiReceipt,
 	return out.Receipts, nil
 }
 
-// retry finds the receipt of k through the API and retries it there.
-func (c *apiClient) retry(ctx context.Context, k store.Key) (apiReceipt, error) {
-	list, err := c.receipts(ctx, receiptQuery{shop: k.Shop, order: strconv.FormatInt(k.OrderID, 10), kind: string(k.Kind), limit: 1000})
-	if err != nil {
-		return apiReceipt{}, err
-	}
-	var id uint64
-	for _, r := range list {
-		if r.OrderID == k.OrderID && r.Kind == string(k.Kind) {
-			id = r.ID
-		}
-	}
-	if id == 0 {
-		return apiReceipt{}, fmt.Errorf("no %s receipt for order id %d of shop %s", k.Kind, k.OrderID, k.Shop)
-	}
+// retry retries one receipt through the API.
+func (c *apiClient) retry(ctx context.Context, id uint64) (apiReceipt, error) {
 	resp, err := c.do(ctx, http.MethodPost, "/api/receipts/"+strconv.FormatUint(id, 10)+"/retry")
 	if err != nil {
 		return apiReceipt{}, err
@@ -229,14 +218,7 @@ func listReceipts(ctx context.Context, cfg *config.Config, q receiptQuery) ([]ap
 		return nil, err
 	}
 	defer db.Close()
-	f := store.Filter{Shop: q.shop, State: store.State(q.state), Kind: store.Kind(q.kind), Limit: q.limit}
-	if q.order != "" {
-		f.OrderNumber = q.order
-		if id, err := strconv.ParseInt(q.order, 10, 64); err == nil {
-			f.OrderID = id
-		}
-	}
-	recs, _, err := db.List(f)
+	recs, err := queryStore(db, q)
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +227,63 @@ func listReceipts(ctx context.Context, cfg *config.Config, q receiptQuery) ([]ap
 		out = append(out, fromStore(r))
 	}
 	return out, nil
+}
+
+// queryStore lists receipts as the API does: --order matches the order
+// number or the order id.
+func queryStore(db *store.DB, q receiptQuery) ([]store.Receipt, error) {
+	f := store.Filter{Shop: q.shop, State: store.State(q.state), Kind: store.Kind(q.kind), Limit: q.limit}
+	if q.order == "" {
+		recs, _, err := db.List(f)
+		return recs, err
+	}
+	byNumber := f
+	byNumber.OrderNumber = q.order
+	recs, _, err := db.List(byNumber)
+	if err != nil {
+		return nil, err
+	}
+	if id, perr := strconv.ParseInt(q.order, 10, 64); perr == nil && id > 0 {
+		byID := f
+		byID.OrderID = id
+		more, _, err := db.List(byID)
+		if err != nil {
+			return nil, err
+		}
+		seen := make(map[uint64]bool, len(recs))
+		for _, r := range recs {
+			seen[r.ID] = true
+		}
+		for _, r := range more {
+			if !seen[r.ID] {
+				recs = append(recs, r)
+			}
+		}
+		slices.SortFunc(recs, func(a, b store.Receipt) int { return cmp.Compare(b.ID, a.ID) })
+		recs = recs[:min(len(recs), q.limit)]
+	}
+	return recs, nil
+}
+
+// pickReceipt finds the one receipt of an order (given by id or number) and
+// kind in a listing; an id match wins over a number match.
+func pickReceipt(list []apiReceipt, order, kind string) (apiReceipt, bool) {
+	var byNumber *apiReceipt
+	for i, r := range list {
+		if r.Kind != kind {
+			continue
+		}
+		if strconv.FormatInt(r.OrderID, 10) == order {
+			return r, true
+		}
+		if r.OrderNumber == order && byNumber == nil {
+			byNumber = &list[i]
+		}
+	}
+	if byNumber != nil {
+		return *byNumber, true
+	}
+	return apiReceipt{}, false
 }
 
 // rubles formats kopecks as roubles with two decimals.

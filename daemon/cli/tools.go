@@ -256,8 +256,7 @@ func openStoreReadOnly(cfg *config.Config) (*store.DB, error) {
 }
 
 func newRetryCmd(g *globals) *cobra.Command {
-	var shop, kind string
-	var order int64
+	var shop, kind, order string
 	cmd := &cobra.Command{
 		Use:   "retry --shop NAME --order ID [--kind sale|refund]",
 		Short: "Re-queue a failed receipt under a new RequestId, rebuilt from the order as it is now",
@@ -265,11 +264,11 @@ func newRetryCmd(g *globals) *cobra.Command {
 person, under the next generation and a new RequestId. Fix the cause first (the error
 is on the status page). For a receipt whose outcome was ambiguous, check in the
 Chekonline cabinet that no document was printed for it before you retry.
---order is the InSales order id (as on the status page).`,
+--order is the order's number (as on the status page) or its InSales id.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if shop == "" || order == 0 {
-				return usageError{errors.New("retry needs --shop NAME and --order ID")}
+			if shop == "" || order == "" {
+				return usageError{errors.New("retry needs --shop NAME and --order NUMBER")}
 			}
 			cfg, err := g.loadConfig()
 			if err != nil {
@@ -279,19 +278,28 @@ Chekonline cabinet that no document was printed for it before you retry.
 			if err != nil {
 				return err
 			}
-			return retry(cmd.Context(), g, cfg, s, store.Key{Shop: shop, OrderID: order, Kind: store.Kind(kind)})
+			return retry(cmd.Context(), g, cfg, s, order, kind)
 		},
 	}
 	cmd.Flags().StringVar(&shop, "shop", "", "the shop")
-	cmd.Flags().Int64Var(&order, "order", 0, "the InSales order id")
+	cmd.Flags().StringVar(&order, "order", "", "the order's number or InSales id")
 	cmd.Flags().StringVar(&kind, "kind", "sale", "the receipt kind: sale, refund, prepayment, settlement, prepayment_refund")
 	return cmd
 }
 
-func retry(ctx context.Context, g *globals, cfg *config.Config, s config.Shop, k store.Key) error {
+func retry(ctx context.Context, g *globals, cfg *config.Config, s config.Shop, order, kind string) error {
+	q := receiptQuery{shop: s.Name, order: order, kind: kind, limit: 1000}
 	api := newAPIClient(cfg)
-	rec, err := api.retry(ctx, k)
+	list, err := api.receipts(ctx, q)
 	if err == nil {
+		r, ok := pickReceipt(list, order, kind)
+		if !ok {
+			return fmt.Errorf("shop %s has no %s receipt for order %s", s.Name, kind, order)
+		}
+		rec, err := api.retry(ctx, r.ID)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(g.stdout, "receipt %d (order %s, %s) queued as %s\n", rec.ID, rec.OrderNumber, rec.Kind, rec.RequestID)
 		return nil
 	}
@@ -303,10 +311,23 @@ func retry(ctx context.Context, g *globals, cfg *config.Config, s config.Shop, k
 		return err
 	}
 	defer db.Close()
+	recs, err := queryStore(db, q)
+	if err != nil {
+		return err
+	}
+	list = make([]apiReceipt, 0, len(recs))
+	for _, r := range recs {
+		list = append(list, fromStore(r))
+	}
+	r, ok := pickReceipt(list, order, kind)
+	if !ok {
+		return fmt.Errorf("shop %s has no %s receipt for order %s", s.Name, kind, order)
+	}
 	ic, err := insalesClient(s)
 	if err != nil {
 		return err
 	}
+	k := store.Key{Shop: s.Name, OrderID: r.OrderID, Kind: store.Kind(kind)}
 	out, err := daemon.Requeue(ctx, db, s, ic, k, time.Now())
 	if err != nil {
 		return err

@@ -13,22 +13,23 @@ const MaxRequestID = 64
 
 // RequestID is the register's idempotency key for one receipt: deterministic
 // in (shop, order, kind, generation), at most 64 characters, readable where it
-// fits: "myshop-123456789-sale" for generation 0, then "…-sale-1", "…-sale-2"
-// for later generations. Generation 0 is the first receipt (a negative one
-// is taken as 0); it is bumped only when a person retries after a permanent
-// error, because the register caches its answer to every RequestId,
-// refusals included.
+// fits: "myshop-123456789-sale" for generation 1, then "…-sale-2", "…-sale-3"
+// for later generations (the suffix the register's vendor suggests).
+// Generations count from 1, as the store keeps them (0 and negative ones are
+// taken as 1); a generation is bumped only when a person retries after a
+// permanent error, because the register caches its answer to every
+// RequestId, refusals included.
 //
 // A shop name that is not already a short lowercase ASCII slug is slugged and
 // followed by a short hash of the exact name, so two names never share a
 // prefix by accident. When the readable form would exceed 64 characters the
 // key is a hash of all four parts instead.
 func RequestID(shop string, orderID int64, kind Kind, generation int) string {
-	if generation < 0 {
-		generation = 0
+	if generation < 1 {
+		generation = 1
 	}
 	id := shopPart(shop) + "-" + strconv.FormatInt(orderID, 10) + "-" + string(kind)
-	if generation > 0 {
+	if generation > 1 {
 		id += "-" + strconv.Itoa(generation)
 	}
 	if len(id) <= MaxRequestID {

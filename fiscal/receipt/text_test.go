@@ -144,11 +144,11 @@ func TestRequestID(t *testing.T) {
 	if got := RequestID("myshop", 123456789, KindSale, 2); got != "myshop-123456789-sale-2" {
 		t.Fatalf("got %q", got)
 	}
-	if RequestID("myshop", 1, KindSale, -3) != RequestID("myshop", 1, KindSale, 0) {
-		t.Fatal("a negative generation is not the first")
+	if RequestID("myshop", 1, KindSale, -3) != RequestID("myshop", 1, KindSale, 1) || RequestID("myshop", 1, KindSale, 0) != RequestID("myshop", 1, KindSale, 1) {
+		t.Fatal("generations below 1 are not the first")
 	}
-	readable := regexp.MustCompile(`^my-shop-[0-9a-f]{6}-42-prepayment_refund-1$`)
-	if got := RequestID("My Shop", 42, KindPrepaymentRefund, 1); !readable.MatchString(got) {
+	readable := regexp.MustCompile(`^my-shop-[0-9a-f]{6}-42-prepayment_refund-2$`)
+	if got := RequestID("My Shop", 42, KindPrepaymentRefund, 2); !readable.MatchString(got) {
 		t.Fatalf("got %q", got)
 	}
 	type in struct {
@@ -162,7 +162,7 @@ func TestRequestID(t *testing.T) {
 	for _, sh := range shops {
 		for _, id := range []int64{1, 12, 123456789, 9223372036854775807} {
 			for _, k := range Kinds() {
-				for _, g := range []int{0, 1, 2, 10, 1 << 40} {
+				for _, g := range []int{1, 2, 10, 1 << 40} {
 					got := RequestID(sh, id, k, g)
 					if len(got) > MaxRequestID || got == "" || !Encodable(got) || strings.ContainsAny(got, " \"\\") {
 						t.Fatalf("RequestID(%q,%d,%s,%d) = %q", sh, id, k, g, got)
