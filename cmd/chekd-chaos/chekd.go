@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,9 +42,11 @@ func parseLogLine(line []byte) (logLine, bool) {
 type logStats struct {
 	mu        sync.Mutex
 	errors    map[string]int // ERROR lines by message
+	warns     map[string]int // WARN lines by message
 	printed   int            // "receipt printed" lines
 	fromCache int            // of which answered from the register's cache
-	warnings  map[string]int // config warnings chekd prints before it logs
+	recovered int            // starts that found pending intents to resend
+	config    map[string]int // config warnings chekd prints before it logs
 	foreign   []string       // other lines that are not log lines (panics, fatal errors)
 }
 
@@ -57,6 +58,15 @@ func (s *logStats) add(l logLine) {
 			s.errors = map[string]int{}
 		}
 		s.errors[l.Msg]++
+	}
+	if l.Level == "WARN" {
+		if s.warns == nil {
+			s.warns = map[string]int{}
+		}
+		s.warns[l.Msg]++
+	}
+	if l.Msg == "resending pending receipts before the first poll" {
+		s.recovered++
 	}
 	if l.Msg == "receipt printed" {
 		s.printed++
@@ -74,10 +84,10 @@ func (s *logStats) addForeign(line string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if w, ok := strings.CutPrefix(line, configWarning); ok {
-		if s.warnings == nil {
-			s.warnings = map[string]int{}
+		if s.config == nil {
+			s.config = map[string]int{}
 		}
-		s.warnings[w]++
+		s.config[w]++
 		return
 	}
 	if len(s.foreign) < 50 {
@@ -87,6 +97,15 @@ func (s *logStats) addForeign(line string) {
 
 // summary lists ERROR messages, most frequent first.
 func (s *logStats) summary() []string {
+	return s.count(func(s *logStats) map[string]int { return s.errors })
+}
+
+// warnings lists WARN messages, most frequent first.
+func (s *logStats) warnings() []string {
+	return s.count(func(s *logStats) map[string]int { return s.warns })
+}
+
+func (s *logStats) count(which func(*logStats) map[string]int) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type kv struct {
@@ -94,7 +113,7 @@ func (s *logStats) summary() []string {
 		n   int
 	}
 	var list []kv
-	for m, n := range s.errors {
+	for m, n := range which(s) {
 		list = append(list, kv{m, n})
 	}
 	sort.Slice(list, func(i, j int) bool {
@@ -113,7 +132,6 @@ type chekd struct {
 	bin, config string
 	logFile     *os.File
 	stats       *logStats
-	log         *slog.Logger
 
 	mu    sync.Mutex
 	cmd   *exec.Cmd
@@ -185,6 +203,18 @@ func (c *chekd) scan(r io.Reader, life int) {
 			c.mu.Unlock()
 		}
 	}
+	if err := sc.Err(); err != nil {
+		// A line too long to scan: keep chekd's output flowing regardless,
+		// or it would block on a full pipe.
+		c.stats.addForeign(fmt.Sprintf("chaos: reading chekd's output of life %d: %v", life, err))
+		_, _ = io.Copy(c.logFile, r)
+	}
+}
+
+// killedBySIGKILL reports whether a process ended by SIGKILL.
+func killedBySIGKILL(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 // running reports whether a life is under way and has not exited.
@@ -219,7 +249,7 @@ func (c *chekd) reap() {
 }
 
 // kill sends SIGKILL and waits for the life to end. It reports whether the
-// signal found chekd alive.
+// signal is what ended it (and not an exit of chekd's own just before).
 func (c *chekd) kill() (bool, error) {
 	c.mu.Lock()
 	cmd, done := c.cmd, c.done
@@ -227,24 +257,18 @@ func (c *chekd) kill() (bool, error) {
 	if cmd == nil {
 		return false, nil
 	}
-	alive := true
-	select {
-	case <-done:
-		alive = false
-	default:
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			alive = false
-		}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return false, fmt.Errorf("chaos: SIGKILL chekd: %w", err)
 	}
 	<-done
 	c.mu.Lock()
-	exitErr := c.err
-	c.cmd, c.done = nil, nil
-	if !alive {
-		c.exitedAlone = append(c.exitedAlone, fmt.Sprintf("life %d exited on its own: %v", c.lives, exitErr))
+	defer c.mu.Unlock()
+	killed := cmd.ProcessState != nil && killedBySIGKILL(cmd.ProcessState)
+	if !killed {
+		c.exitedAlone = append(c.exitedAlone, fmt.Sprintf("life %d exited on its own: %v", c.lives, c.err))
 	}
-	c.mu.Unlock()
-	return alive, nil
+	c.cmd, c.done = nil, nil
+	return killed, nil
 }
 
 // stop sends SIGTERM and waits up to grace for a clean exit (status 0).

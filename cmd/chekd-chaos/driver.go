@@ -142,7 +142,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (res result, err erro
 		return res, fmt.Errorf("chaos: %w", err)
 	}
 	defer logFile.Close()
-	d.ck = &chekd{bin: d.o.chekdBin, config: cfg, logFile: logFile, stats: &logStats{}, log: log}
+	d.ck = &chekd{bin: d.o.chekdBin, config: cfg, logFile: logFile, stats: &logStats{}}
 	if err := d.ck.start(); err != nil {
 		return res, err
 	}
@@ -305,6 +305,10 @@ func schedule(s fakes.ShopInfo) string {
 	return "@every 1s"
 }
 
+// orderField is the title of the fake shops' additional order field for
+// receipts (insalestest's field 511497).
+const orderField = "Фискальный чек"
+
 // writeConfig writes chekd's config for the fakes and checks it with
 // `chekd check-config`.
 func (d *driver) writeConfig() (string, error) {
@@ -316,7 +320,13 @@ func (d *driver) writeConfig() (string, error) {
 	fmt.Fprintf(&b, "# chekd config written by chekd-chaos for its fake shops and register.\n")
 	fmt.Fprintf(&b, "data_dir: %s\nlog: {level: info, format: json}\nhttp: {listen: \"127.0.0.1:0\"}\nshops:\n", strconv.Quote(data))
 	start := time.Now().Add(-time.Hour).Format(time.RFC3339)
-	for _, s := range d.ready.Shops {
+	for i, s := range d.ready.Shops {
+		// The second shop writes each receipt back into an order field:
+		// every write bumps updated_at, and the re-read must print nothing.
+		field := ""
+		if i == 1 {
+			field = "\n      order_field: " + strconv.Quote(orderField)
+		}
 		fmt.Fprintf(&b, `  - name: %s
     schedule: %q
     start_from: %q
@@ -324,7 +334,7 @@ func (d *driver) writeConfig() (string, error) {
       url: %s
       api_key: %s
       password_file: %s
-      per_page: 50
+      per_page: 50%s
     register:
       url: %s
       client_id: %s
@@ -341,7 +351,7 @@ func (d *driver) writeConfig() (string, error) {
       refund_statuses: [returned]
       payment_methods: [%d]
       contact: email_then_phone
-`, s.Name, schedule(s), start, strconv.Quote(s.URL), strconv.Quote(s.APIKey), strconv.Quote(s.PasswordFile),
+`, s.Name, schedule(s), start, strconv.Quote(s.URL), strconv.Quote(s.APIKey), strconv.Quote(s.PasswordFile), field,
 			strconv.Quote(d.ready.Register), strconv.Quote(s.Name), strconv.Quote(d.ready.CertFile),
 			strconv.Quote(d.ready.KeyFile), strconv.Quote(d.ready.CAFile), fakes.CardGateway)
 	}
@@ -559,11 +569,16 @@ func (d *driver) verify(ctx context.Context, res *result) error {
 	d.log.Info("register", "complex", rs.Complex, "printed", rs.Printed, "cache_hits", rs.CacheHits, "faults_used", rs.Faults,
 		"faults_left", rs.PendingFaults, "max_concurrent", rs.MaxConcurrent, "held_past_timeout", slowDone)
 	d.log.Info("insales", "requests", strings.Join(shopRequests, " "))
-	d.log.Info("chekd", "lives", d.ck.lives, "receipts_printed", d.ck.stats.printed, "from_cache", d.ck.stats.fromCache)
+	d.log.Info("racy orders (returned without waiting for the sale)", "orders", res.racy, "seen_sold", res.racyPrinted)
+	d.log.Info("chekd", "lives", d.ck.lives, "receipts_printed", d.ck.stats.printed, "from_cache", d.ck.stats.fromCache,
+		"starts_with_pending", d.ck.stats.recovered)
 	for _, e := range d.ck.stats.summary() {
 		d.log.Info("chekd logged ERROR", "lines", e)
 	}
-	for w, n := range d.ck.stats.warnings {
+	for _, w := range d.ck.stats.warnings() {
+		d.log.Info("chekd logged WARN", "lines", w)
+	}
+	for w, n := range d.ck.stats.config {
 		d.log.Info("chekd config warning", "lives", n, "warning", w)
 	}
 	for _, f := range d.ck.stats.foreign {

@@ -12,7 +12,15 @@ import (
 // Pacing of the mover.
 const (
 	waves           = 20  // new orders arrive in this many waves
-	maxMovesPerShop = 120 // status changes per shop per round, far below a page
+	maxMovesPerShop = 120 // status changes per shop per round
+	// maxPerSecond bounds the orders of one shop that change within one
+	// second. A shop with whole-second updated_at that ignores from_id can
+	// only be read past an instant that fits in chekd's largest page (250
+	// orders, insales.DefaultMaxPerPage); beyond that chekd warns and cannot
+	// see the rest, a documented limit the run must not cross. A batch sent
+	// at the end of one second may be stamped with the next, so the budget
+	// is under half of it.
+	maxPerSecond = 120
 )
 
 // waveDue reports whether wave i (0-based) of new orders is due. The waves
@@ -41,6 +49,10 @@ func (d *driver) mover(ctx context.Context) error {
 	wave := 0
 	seq := 0
 	ignoring := map[string]int{} // shop → rounds left with from_id ignored
+	touched := map[string]*secondBudget{}
+	for _, s := range d.ready.Shops {
+		touched[s.Name] = &secondBudget{}
+	}
 	for round := 0; ; round++ {
 		ledger, err := d.fc.Ledger(ctx)
 		if err != nil {
@@ -54,7 +66,7 @@ func (d *driver) mover(ctx context.Context) error {
 
 		if wave < waves && d.waveDue(wave) {
 			for _, s := range d.ready.Shops {
-				n := min(quota[s.Name]-len(byShop[s.Name]), (quota[s.Name]+waves-1)/waves)
+				n := min(quota[s.Name]-len(byShop[s.Name]), (quota[s.Name]+waves-1)/waves, touched[s.Name].left(time.Now()))
 				if n <= 0 {
 					continue
 				}
@@ -73,6 +85,7 @@ func (d *driver) mover(ctx context.Context) error {
 				}
 				for i, c := range created {
 					made[i].id, made[i].total = c.ID, c.Total
+					touched[s.Name].take(time.Now(), c.ID)
 				}
 				byShop[s.Name] = append(byShop[s.Name], made...)
 				d.orders = append(d.orders, made...)
@@ -90,7 +103,7 @@ func (d *driver) mover(ctx context.Context) error {
 				if !o.done(printed) {
 					finished = false
 				}
-				if len(changes) < maxMovesPerShop && o.ready(printed) {
+				if len(changes) < maxMovesPerShop && o.ready(printed) && touched[s.Name].take(time.Now(), o.id) {
 					changes = append(changes, fakes.StatusChange{ID: o.id, Status: o.script.steps[o.next].status})
 					movedOrders = append(movedOrders, o)
 				}
@@ -126,6 +139,35 @@ func (d *driver) mover(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// secondBudget counts the distinct orders of one shop changed within the
+// current second.
+type secondBudget struct {
+	sec    int64
+	orders map[int64]bool
+}
+
+func (b *secondBudget) roll(now time.Time) {
+	if s := now.Unix(); s != b.sec || b.orders == nil {
+		b.sec, b.orders = s, map[int64]bool{}
+	}
+}
+
+// left is how many more orders may change this second.
+func (b *secondBudget) left(now time.Time) int {
+	b.roll(now)
+	return maxPerSecond - len(b.orders)
+}
+
+// take reports whether order id may change now, and counts it.
+func (b *secondBudget) take(now time.Time, id int64) bool {
+	b.roll(now)
+	if !b.orders[id] && len(b.orders) >= maxPerSecond {
+		return false
+	}
+	b.orders[id] = true
+	return true
 }
 
 func ctxOr(ctx context.Context, err error) error {

@@ -36,19 +36,25 @@ type script struct {
 	payment string // card or cod
 	weight  int
 	steps   []step
+	// racy: the order leaves its sale status without waiting, so chekd may
+	// never see it there. Its receipts are judged by the pair rule: either
+	// no sale and no refund, or one of each; a sale alone means the refund
+	// was lost, a refund alone that it reverses nothing.
+	racy bool
 }
 
 // scripts are the order lives the chaos run plays, with their weights.
 var scripts = []script{
-	{"sale", "card", 24, []step{{"accepted", kindNone}, {"dispatched", kindSale}, {"delivered", kindNone}}},
-	{"refund", "card", 24, []step{{"dispatched", kindSale}, {"returned", kindRefund}}},
+	{"sale", "card", 22, []step{{"accepted", kindNone}, {"dispatched", kindSale}, {"delivered", kindNone}}, false},
+	{"refund", "card", 22, []step{{"dispatched", kindSale}, {"returned", kindRefund}}, false},
 	{"flip-flop", "card", 12, []step{{"dispatched", kindSale}, {"accepted", kindNone}, {"dispatched", kindNone},
-		{"returned", kindRefund}, {"dispatched", kindNone}, {"returned", kindNone}}},
-	{"cancelled", "card", 8, []step{{"accepted", kindNone}, {"declined", kindNone}}},
-	{"returned-unsold", "card", 5, []step{{"returned", kindNone}}},
-	{"returned-then-sold", "card", 9, []step{{"returned", kindNone}, {"dispatched", kindSale}, {"returned", kindRefund}}},
-	{"cod-delivered", "cod", 9, []step{{"dispatched", kindNone}, {"delivered", kindNone}}},
-	{"cod-returned", "cod", 9, []step{{"dispatched", kindNone}, {"returned", kindNone}}},
+		{"returned", kindRefund}, {"dispatched", kindNone}, {"returned", kindNone}}, false},
+	{"cancelled", "card", 7, []step{{"accepted", kindNone}, {"declined", kindNone}}, false},
+	{"returned-unsold", "card", 5, []step{{"returned", kindNone}}, false},
+	{"returned-then-sold", "card", 9, []step{{"returned", kindNone}, {"dispatched", kindSale}, {"returned", kindRefund}}, false},
+	{"racy-refund", "card", 6, []step{{"dispatched", kindNone}, {"returned", kindNone}}, true},
+	{"cod-delivered", "cod", 8, []step{{"dispatched", kindNone}, {"delivered", kindNone}}, false},
+	{"cod-returned", "cod", 9, []step{{"dispatched", kindNone}, {"returned", kindNone}}, false},
 }
 
 func pickScript(rng *rand.Rand) *script {
@@ -104,7 +110,8 @@ func (o *order) ready(printed func(email string, k kind) bool) bool {
 
 // expected is what the order's history asks of the register: a card order
 // that ever reached dispatched needs one sale; one that reached returned after
-// that needs one refund; a cash-on-delivery order needs nothing.
+// that needs one refund; a cash-on-delivery order needs nothing. (A racy
+// order's needs depend on what chekd saw: see judge.)
 func (o *order) expected() []kind {
 	if o.payment != "card" {
 		return nil
@@ -158,6 +165,7 @@ func docKind(t uint8) kind {
 // verdict compares the register's ledger with what the orders need.
 type verdict struct {
 	expected, printed, duplicates, missing, extra int
+	racy, racyPrinted                             int // racy orders; of which chekd saw sold
 	problems                                      []string
 }
 
@@ -178,6 +186,7 @@ func judge(orders []*order, ledger []fakes.Document) verdict {
 	}
 	docs := map[slot][]fakes.Document{}
 	v := verdict{printed: len(ledger)}
+	racy, racyPrinted := 0, 0
 	var extra, dup, miss, wrong []string
 	for _, d := range ledger {
 		o, ok := byEmail[d.Contact]
@@ -194,6 +203,16 @@ func judge(orders []*order, ledger []fakes.Document) verdict {
 	}
 	for _, o := range orders {
 		want := o.expected()
+		if o.script.racy {
+			// chekd may have seen the order only once it was returned: then
+			// nothing is due. Once a sale is printed, its refund is.
+			racy++
+			if len(docs[slot{o.email, kindSale}]) == 0 {
+				want = nil
+			} else {
+				racyPrinted++
+			}
+		}
 		v.expected += len(want)
 		for _, k := range want {
 			got := docs[slot{o.email, k}]
@@ -215,6 +234,7 @@ func judge(orders []*order, ledger []fakes.Document) verdict {
 			}
 		}
 	}
+	v.racy, v.racyPrinted = racy, racyPrinted
 	for s, got := range docs {
 		if s.k != kindSale && s.k != kindRefund {
 			v.extra += len(got)
