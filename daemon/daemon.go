@@ -23,6 +23,9 @@ import (
 	"github.com/chekd/chekd/store"
 )
 
+// maxConcurrentPolls is how many shops poll InSales at the same time at most.
+const maxConcurrentPolls = 16
+
 // Options are what the embedding command may set.
 type Options struct {
 	Logger  *slog.Logger
@@ -61,6 +64,11 @@ type Daemon struct {
 	entries map[string]cron.EntryID
 	caPools map[[32]byte]*x509.CertPool
 	running bool
+
+	// pollSlots bounds the polls under way at once across all shops: with
+	// many shops on one schedule they would otherwise all poll in the same
+	// second, and the memory of all their pages would peak together.
+	pollSlots chan struct{}
 }
 
 // New opens the store and prepares every shop of cfg. Call Run to start.
@@ -93,6 +101,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		shops:      make(map[string]*shopRunner),
 		entries:    make(map[string]cron.EntryID),
 		caPools:    make(map[[32]byte]*x509.CertPool),
+		pollSlots:  make(chan struct{}, maxConcurrentPolls),
 	}
 	d.metrics.attach(d)
 	return d, nil

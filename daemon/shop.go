@@ -130,6 +130,12 @@ func (r *shopRunner) poll() {
 	if r.stopped || ctx.Err() != nil {
 		return
 	}
+	select {
+	case r.d.pollSlots <- struct{}{}:
+		defer func() { <-r.d.pollSlots }()
+	case <-ctx.Done():
+		return
+	}
 	start := time.Now()
 	st, err := r.d.db.Shop(r.cfg.Name)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !st.HasCursor {

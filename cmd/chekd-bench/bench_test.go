@@ -258,7 +258,7 @@ func TestRowsReportMissedTargets(t *testing.T) {
 		}
 	}
 	all := strings.Join(notes, "\n")
-	for _, s := range []string{"waits rather than works", "Anchoring the overlap", "over the 64 MB target"} {
+	for _, s := range []string{"waits rather than works", "the overlap re-read is the cause", "over the 64 MB target"} {
 		if !strings.Contains(all, s) {
 			t.Errorf("notes lack %q:\n%s", s, all)
 		}

@@ -399,8 +399,9 @@ func (e *env) measureStartup(ctx context.Context, total, pending, runs int) (sta
 type counts struct {
 	PerPage        int
 	IdleEmpty      int // one idle poll of a shop with no orders
-	IdleLone       int // one idle poll of a shop whose last change is alone in the overlap window
-	IdleAfterBurst int // one idle poll of a shop whose last Changed changes came in one burst
+	IdleLone       int // an idle poll of a shop whose last change is alone, in the steady state
+	IdleFirst      int // the first idle poll after that change (it re-reads the overlap once)
+	IdleAfterBurst int // an idle poll after a burst of Changed changes, in the steady state
 	Changed        int // orders changed before the counted poll
 	ChangedPoll    int // requests of the poll that read them
 	OverlapReReads int // orders that poll handed over again from the overlap window
@@ -483,24 +484,29 @@ func pollCounts(ctx context.Context, d *daemon.Daemon, clock *insalestest.Clock,
 			}
 		}
 	}
-	// idlePolls is the most requests of three polls with nothing changed.
-	idlePolls := func(name string, s *shopServer) (int, error) {
-		most := 0
-		for range 3 {
+	// idlePolls runs three polls with nothing changed, the server's clock
+	// moving on between them as it does between scheduled polls, and returns
+	// the requests of the first and of the last (the steady state).
+	idlePolls := func(name string, s *shopServer) (first, steady int, err error) {
+		for i := range 3 {
+			clock.Advance(overlapGap)
 			n, err := pollOnce(name, s)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
-			most = max(most, n)
+			if i == 0 {
+				first = n
+			}
+			steady = n
 		}
-		return most, nil
+		return first, steady, nil
 	}
 	// The first polls read the orders (all "new": no receipt).
 	if _, err := pollOnce(shopName(0), busy); err != nil {
 		return res, err
 	}
 	var err error
-	if res.IdleEmpty, err = idlePolls(shopName(1), empty); err != nil {
+	if _, res.IdleEmpty, err = idlePolls(shopName(1), empty); err != nil {
 		return res, err
 	}
 	// One lone change, well after the others: the usual state of a shop.
@@ -511,7 +517,7 @@ func pollCounts(ctx context.Context, d *daemon.Daemon, clock *insalestest.Clock,
 	if _, err := pollOnce(shopName(0), busy); err != nil {
 		return res, err
 	}
-	if res.IdleLone, err = idlePolls(shopName(0), busy); err != nil {
+	if res.IdleFirst, res.IdleLone, err = idlePolls(shopName(0), busy); err != nil {
 		return res, err
 	}
 	// A burst of changes, all to a sale status, read by one poll.
@@ -526,7 +532,7 @@ func pollCounts(ctx context.Context, d *daemon.Daemon, clock *insalestest.Clock,
 		return res, err
 	}
 	res.OverlapReReads = orderCount(d) - seenBefore - len(ids)
-	if res.IdleAfterBurst, err = idlePolls(shopName(0), busy); err != nil {
+	if _, res.IdleAfterBurst, err = idlePolls(shopName(0), busy); err != nil {
 		return res, err
 	}
 	// The receipts go out; the caller checks that each was printed once.
