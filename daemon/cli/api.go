@@ -18,8 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chekd/chekd/daemon"
 	"github.com/chekd/chekd/daemon/config"
+	"github.com/chekd/chekd/daemon/status"
 	"github.com/chekd/chekd/store"
 )
 
@@ -70,49 +70,7 @@ func apiError(resp *http.Response) error {
 }
 
 // apiReceipt is a receipt as /api/receipts shows it.
-type apiReceipt struct {
-	ID          uint64     `json:"id"`
-	Shop        string     `json:"shop"`
-	OrderID     int64      `json:"order_id"`
-	OrderNumber string     `json:"order_number"`
-	Kind        string     `json:"kind"`
-	State       string     `json:"state"`
-	RequestID   string     `json:"request_id"`
-	CreatedAt   string     `json:"created_at"`
-	PrintedAt   string     `json:"printed_at,omitempty"`
-	Total       int64      `json:"total"`
-	Contact     string     `json:"contact"`
-	Error       string     `json:"error,omitempty"`
-	Fiscal      *apiFiscal `json:"fiscal,omitempty"`
-}
-
-type apiFiscal struct {
-	FiscalDocNumber    uint64 `json:"fiscal_doc_number"`
-	FiscalSign         uint64 `json:"fiscal_sign"`
-	FNSerial           string `json:"fn_serial"`
-	RegistrationNumber string `json:"registration_number"`
-	DocNumber          uint64 `json:"doc_number"`
-	QR                 string `json:"qr"`
-}
-
-func fromStore(r store.Receipt) apiReceipt {
-	out := apiReceipt{
-		ID: r.ID, Shop: r.Shop, OrderID: r.OrderID, OrderNumber: r.OrderNumber, Kind: string(r.Kind),
-		State: string(r.State), RequestID: r.RequestID, CreatedAt: r.CreatedAt.Format(time.RFC3339),
-		Total: r.Total, Contact: daemon.MaskContact(r.Contact), Error: r.LastError,
-	}
-	if out.Error == "" {
-		out.Error = r.Reason
-	}
-	if !r.PrintedAt.IsZero() {
-		out.PrintedAt = r.PrintedAt.Format(time.RFC3339)
-	}
-	if f := r.Fiscal; f != nil {
-		out.Fiscal = &apiFiscal{FiscalDocNumber: f.FiscalDocNumber, FiscalSign: f.FiscalSign, FNSerial: f.FNSerial,
-			RegistrationNumber: f.RegistrationNumber, DocNumber: f.DocNumber, QR: f.QR}
-	}
-	return out
-}
+type apiReceipt = status.ReceiptJSON
 
 type receiptQuery struct {
 	shop, order, state, kind string
@@ -188,8 +146,12 @@ func newReceiptsCmd(g *globals) *cobra.Command {
 				if r.Fiscal != nil {
 					fd, fp = strconv.FormatUint(r.Fiscal.FiscalDocNumber, 10), strconv.FormatUint(r.Fiscal.FiscalSign, 10)
 				}
+				why := r.Error
+				if why == "" {
+					why = r.Reason
+				}
 				rows = append(rows, []string{strconv.FormatUint(r.ID, 10), r.CreatedAt, r.Shop, r.OrderNumber, r.Kind,
-					r.State, rubles(r.Total), fd, fp, r.Contact, r.Error})
+					r.State, rubles(r.Total), fd, fp, r.Contact, why})
 			}
 			printTable(g.stdout, []string{"ID", "CREATED", "SHOP", "ORDER", "KIND", "STATE", "TOTAL", "FD", "FP", "CONTACT", "ERROR"}, rows)
 			return nil
@@ -224,7 +186,7 @@ func listReceipts(ctx context.Context, cfg *config.Config, q receiptQuery) ([]ap
 	}
 	out := make([]apiReceipt, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, fromStore(r))
+		out = append(out, status.ReceiptView(r))
 	}
 	return out, nil
 }

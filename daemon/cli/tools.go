@@ -16,6 +16,7 @@ import (
 
 	"github.com/chekd/chekd/daemon"
 	"github.com/chekd/chekd/daemon/config"
+	"github.com/chekd/chekd/daemon/status"
 	"github.com/chekd/chekd/insales"
 	"github.com/chekd/chekd/store"
 )
@@ -317,7 +318,7 @@ func retry(ctx context.Context, g *globals, cfg *config.Config, s config.Shop, o
 	}
 	list = make([]apiReceipt, 0, len(recs))
 	for _, r := range recs {
-		list = append(list, fromStore(r))
+		list = append(list, status.ReceiptView(r))
 	}
 	r, ok := pickReceipt(list, order, kind)
 	if !ok {

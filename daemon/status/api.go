@@ -163,9 +163,9 @@ func list(db *store.DB, q query) ([]store.Receipt, uint64, error) {
 	return out, 0, nil
 }
 
-// receiptJSON is a receipt as the API shows it: never the request body,
-// and the contact masked.
-type receiptJSON struct {
+// ReceiptJSON is a receipt as the API shows it: never the request body,
+// and the contact masked. `chekd receipts --json` prints the same.
+type ReceiptJSON struct {
 	ID            uint64      `json:"id"`
 	Shop          string      `json:"shop"`
 	OrderID       int64       `json:"order_id"`
@@ -184,10 +184,11 @@ type receiptJSON struct {
 	Error         string      `json:"error,omitempty"`
 	ErrorClass    string      `json:"error_class,omitempty"`
 	Reason        string      `json:"reason,omitempty"`
-	Fiscal        *fiscalJSON `json:"fiscal,omitempty"`
+	Fiscal        *FiscalJSON `json:"fiscal,omitempty"`
 }
 
-type fiscalJSON struct {
+// FiscalJSON is a printed receipt's fiscal data.
+type FiscalJSON struct {
 	FiscalDocNumber    uint64 `json:"fiscal_doc_number"`
 	FiscalSign         uint64 `json:"fiscal_sign"`
 	FNSerial           string `json:"fn_serial"`
@@ -207,8 +208,9 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func toJSON(r store.Receipt) receiptJSON {
-	out := receiptJSON{
+// ReceiptView is r as the API shows it.
+func ReceiptView(r store.Receipt) ReceiptJSON {
+	out := ReceiptJSON{
 		ID: r.ID, Shop: r.Shop, OrderID: r.OrderID, OrderNumber: r.OrderNumber,
 		Kind: string(r.Kind), State: string(r.State), RequestID: r.RequestID,
 		Generation: r.Generation, Attempts: r.Attempts,
@@ -221,7 +223,7 @@ func toJSON(r store.Receipt) receiptJSON {
 		out.NextAttemptAt = rfc3339(r.NextAttemptAt)
 	}
 	if f := r.Fiscal; f != nil {
-		out.Fiscal = &fiscalJSON{
+		out.Fiscal = &FiscalJSON{
 			FiscalDocNumber: f.FiscalDocNumber, FiscalSign: f.FiscalSign,
 			FNSerial: f.FNSerial, RegistrationNumber: f.RegistrationNumber,
 			DocNumber: f.DocNumber, Shift: f.Shift, Date: rfc3339(f.Date),
@@ -232,7 +234,7 @@ func toJSON(r store.Receipt) receiptJSON {
 }
 
 type receiptsJSON struct {
-	Receipts   []receiptJSON `json:"receipts"`
+	Receipts   []ReceiptJSON `json:"receipts"`
 	NextBefore uint64        `json:"next_before,omitempty"` // pass as before= for the next page
 }
 
@@ -376,9 +378,9 @@ func (s *server) apiReceipts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, storeCode(err), "status: list receipts: "+err.Error())
 		return
 	}
-	out := receiptsJSON{Receipts: make([]receiptJSON, 0, len(recs)), NextBefore: next}
+	out := receiptsJSON{Receipts: make([]ReceiptJSON, 0, len(recs)), NextBefore: next}
 	for _, rec := range recs {
-		out.Receipts = append(out.Receipts, toJSON(rec))
+		out.Receipts = append(out.Receipts, ReceiptView(rec))
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }
@@ -404,7 +406,7 @@ func (s *server) apiReceipt(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, storeCode(err), "status: "+err.Error())
 		return
 	}
-	s.writeJSON(w, http.StatusOK, toJSON(rec))
+	s.writeJSON(w, http.StatusOK, ReceiptView(rec))
 }
 
 // retry asks the backend to retry a receipt and logs the outcome.
@@ -430,7 +432,7 @@ func (s *server) apiRetry(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, storeCode(err), fmt.Sprintf("status: retry receipt %d: %v", id, err))
 		return
 	}
-	s.writeJSON(w, http.StatusOK, toJSON(rec))
+	s.writeJSON(w, http.StatusOK, ReceiptView(rec))
 }
 
 // apiBackup streams a consistent copy of the database. A failure after the

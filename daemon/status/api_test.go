@@ -26,7 +26,7 @@ func decode[T any](t *testing.T, a answer) T {
 	return v
 }
 
-func ids(rs []receiptJSON) []uint64 {
+func ids(rs []ReceiptJSON) []uint64 {
 	out := []uint64{}
 	for _, r := range rs {
 		out = append(out, r.ID)
@@ -168,13 +168,13 @@ func TestReceiptByID(t *testing.T) {
 	if a.code != http.StatusOK {
 		t.Fatalf("%d %s", a.code, a.body)
 	}
-	got := decode[receiptJSON](t, a)
-	want := receiptJSON{
+	got := decode[ReceiptJSON](t, a)
+	want := ReceiptJSON{
 		ID: 1, Shop: "alpha", OrderID: 1001, OrderNumber: "1001", Kind: "sale", State: "printed",
 		RequestID: "alpha/1001/sale-g1", Generation: 1, Attempts: 1,
 		CreatedAt: "2024-01-15T07:40:00Z", UpdatedAt: "2024-01-15T07:41:00Z", PrintedAt: "2024-01-15T07:41:00Z",
 		Total: 123456, Contact: "iv***@example.com",
-		Fiscal: &fiscalJSON{
+		Fiscal: &FiscalJSON{
 			FiscalDocNumber: 101, FiscalSign: 3826380101, FNSerial: "9999078900012345",
 			RegistrationNumber: "0000000001012345", DocNumber: 1, Shift: 7, Date: "2024-01-15T07:40:00Z",
 			Total: 123456, QR: qrOf(1), CheckURL: checkBaseURL + qrOf(1),
@@ -190,12 +190,12 @@ func TestReceiptByID(t *testing.T) {
 		}
 	}
 
-	got = decode[receiptJSON](t, s.get(t, "/api/receipts/2", ""))
+	got = decode[ReceiptJSON](t, s.get(t, "/api/receipts/2", ""))
 	if got.State != "pending" || got.Contact != "+7999***67" || got.Error != "register: no answer in 30s" ||
 		got.ErrorClass != "network" || got.NextAttemptAt != "2024-01-15T07:55:00Z" || got.Fiscal != nil || got.PrintedAt != "" {
 		t.Errorf("receipt 2: %+v", got)
 	}
-	got = decode[receiptJSON](t, s.get(t, "/api/receipts/5", ""))
+	got = decode[ReceiptJSON](t, s.get(t, "/api/receipts/5", ""))
 	if got.State != "skipped" || got.Reason != "оплата при получении" || got.Contact != "" {
 		t.Errorf("receipt 5: %+v", got)
 	}
@@ -216,7 +216,7 @@ func TestRetryAPI(t *testing.T) {
 	if a.code != http.StatusOK {
 		t.Fatalf("retry failed receipt: %d %s", a.code, a.body)
 	}
-	got := decode[receiptJSON](t, a)
+	got := decode[ReceiptJSON](t, a)
 	if got.ID != 3 || got.State != "pending" || got.Generation != 2 || got.RequestID != "alpha/1003/sale-g2" || got.Error != "" {
 		t.Fatalf("retried: %+v", got)
 	}
