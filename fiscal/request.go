@@ -50,9 +50,10 @@ type Line struct {
 	MarkingCode   string `json:"MarkingCode,omitempty"`
 	// MeasureUnit is the FFD 1.2 measure unit (tag 2108: 0 pieces, 11 kg, …),
 	// sent only to FFD 1.2 registers; a pointer because 0 is a real value.
-	// The JSON name is UNCONFIRMED for Chekonline: the protocol text we have
-	// predates FFD 1.2.
-	MeasureUnit *uint8 `json:"MeasureUnit,omitempty"`
+	// The JSON name `Unit` is the one the protocol summary gives for tag 2108;
+	// its exact form is UNCONFIRMED for Chekonline (the protocol text we have
+	// predates FFD 1.2), and receipts.ffd: "1.05" leaves it out.
+	MeasureUnit *uint8 `json:"Unit,omitempty"`
 }
 
 // Result is what the register reports for a printed document.

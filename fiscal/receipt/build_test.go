@@ -106,7 +106,7 @@ func TestBuildSaleRequest(t *testing.T) {
 	}
 	// The wire form: FFD 1.05 sends no measure unit and no Place.
 	js := string(body(t, r))
-	for _, absent := range []string{"MeasureUnit", "Place", "AdvancePayment", "MarkingCode"} {
+	for _, absent := range []string{`"Unit"`, "Place", "AdvancePayment", "MarkingCode"} {
 		if strings.Contains(js, absent) {
 			t.Fatalf("JSON carries %s: %s", absent, js)
 		}
@@ -390,7 +390,7 @@ func TestBuildFFD12(t *testing.T) {
 	if !reflect.DeepEqual(lines, want) {
 		t.Fatalf("lines %+v, want %+v", lines, want)
 	}
-	if js := string(body(t, r)); !strings.Contains(js, `"MeasureUnit":0`) || !strings.Contains(js, `"MeasureUnit":11`) {
+	if js := string(body(t, r)); !strings.Contains(js, `"Unit":0`) || !strings.Contains(js, `"Unit":11`) {
 		t.Fatalf("JSON: %s", js)
 	}
 	checkRefund(t, r, mustRefund(t, r))
@@ -412,7 +412,7 @@ func TestBuildFFD12(t *testing.T) {
 	// FFD 1.05 registers get neither units, nor codes, nor Place.
 	s.FFD = "1.05"
 	r = mustBuild(t, o, s, KindSettlement)
-	if js := string(body(t, r)); strings.Contains(js, "MeasureUnit") || strings.Contains(js, "MarkingCode") || strings.Contains(js, "Place") {
+	if js := string(body(t, r)); strings.Contains(js, `"Unit"`) || strings.Contains(js, "MarkingCode") || strings.Contains(js, "Place") {
 		t.Fatalf("FFD 1.05 JSON: %s", js)
 	}
 }
