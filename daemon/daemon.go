@@ -38,7 +38,8 @@ type Options struct {
 	// InSalesOverlap is the window re-read on every poll; 0 means the
 	// client's default.
 	InSalesOverlap time.Duration
-	// RegisterTimeout bounds one register call; 0 means the client's default.
+	// RegisterTimeout, when set, bounds one register call instead of each
+	// shop's register.timeout.
 	RegisterTimeout time.Duration
 	// RetryMin and RetryMax bound the delay before a receipt is resent after
 	// a transient failure; defaults 5 s and 5 min.
@@ -229,7 +230,11 @@ func (d *Daemon) newRunner(sc config.Shop) (*shopRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: shop %s: %w", sc.Name, err)
 	}
-	fc, err := NewRegisterClient(sc.Register, roots, log, d.opts.RegisterTimeout, d.metrics.registerObserver(sc.Name))
+	timeout := sc.Register.TimeoutDuration
+	if d.opts.RegisterTimeout > 0 {
+		timeout = d.opts.RegisterTimeout
+	}
+	fc, err := NewRegisterClient(sc.Register, roots, log, timeout, d.metrics.registerObserver(sc.Name))
 	if err != nil {
 		return nil, fmt.Errorf("daemon: shop %s: %w", sc.Name, err)
 	}

@@ -16,7 +16,7 @@ import (
 
 // TestChaosShort is the short chaos run of `make test`: real chekd and
 // chekd-fakes binaries built from this tree, at least 300 orders in 3 shops,
-// at least 20 SIGKILLs, every fault but the minute-long register timeout.
+// at least 20 SIGKILLs, every fault, the register timeout included.
 // Deadlines only guard against a hang; nothing here is timed.
 func TestChaosShort(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
@@ -24,9 +24,9 @@ func TestChaosShort(t *testing.T) {
 	}
 	dir := t.TempDir()
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d (replay with: go run ./cmd/chekd-chaos -orders 300 -kills 20 -timeout-fault=false -seed %d)", seed, seed)
+	t.Logf("seed %d (replay with: go run ./cmd/chekd-chaos -orders 300 -kills 20 -seed %d)", seed, seed)
 	o := options{
-		orders: 300, shops: 3, kills: 20, seed: seed,
+		orders: 300, shops: 3, kills: 20, seed: seed, timeoutFault: true,
 		dir:       dir,
 		realLimit: 1, wholeSeconds: 1,
 		minLife: 50 * time.Millisecond, maxLife: 600 * time.Millisecond,

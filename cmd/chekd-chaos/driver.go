@@ -25,8 +25,8 @@ type options struct {
 	chekdBin, fakesBin   string // built into the work dir when empty
 	dir                  string // work dir; a temporary one when empty
 	keep                 bool   // keep the work dir even when the run passes
-	// timeoutFault holds one register answer past chekd's 60 s register
-	// timeout while no kill interrupts it (it costs about a minute).
+	// timeoutFault holds one register answer past chekd's register timeout
+	// while no kill interrupts it.
 	timeoutFault bool
 	realLimit    int           // shops keeping InSales' real 500/300 s limit
 	wholeSeconds int           // shops with whole-second updated_at
@@ -36,9 +36,9 @@ type options struct {
 	deadline     time.Duration // hang protection for the whole run
 }
 
-// chekdRegisterTimeout is chekd's register timeout (fiscal.DefaultTimeout;
-// the config has no key for it).
-const chekdRegisterTimeout = 60 * time.Second
+// chekdRegisterTimeout is the register.timeout the run gives chekd: short,
+// so that an answer held past it costs seconds, not a minute.
+const chekdRegisterTimeout = 5 * time.Second
 
 // overlap is chekd's InSales re-read window (insales.DefaultOverlap): the
 // quiet period lasts past it so every last change was read again.
@@ -343,6 +343,7 @@ func (d *driver) writeConfig() (string, error) {
       ca_file: %s
       rate: 500
       max_in_flight: 4
+      timeout: 5s
     receipts:
       tax_system: osn
       vat_goods: vat22

@@ -47,7 +47,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.fakesBin, "fakes", "", "chekd-fakes binary (default: go build ./cmd/chekd-fakes)")
 	fs.StringVar(&o.dir, "dir", "", "work dir (default: a temporary one, removed when the run passes)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work dir even when the run passes")
-	fs.BoolVar(&o.timeoutFault, "timeout-fault", true, "once, hold a register answer past chekd's 60 s timeout with no kill (adds about a minute)")
+	fs.BoolVar(&o.timeoutFault, "timeout-fault", true, "once, hold a register answer past chekd's register timeout (5 s) with no kill")
 	fs.IntVar(&o.realLimit, "real-limit", 1, "shops keeping InSales' real limit of 500 requests per 5 minutes (the others allow 100000)")
 	fs.IntVar(&o.wholeSeconds, "whole-seconds", 1, "shops writing updated_at in whole seconds")
 	fs.DurationVar(&o.minLife, "min-life", 50*time.Millisecond, "shortest chekd life before a kill")

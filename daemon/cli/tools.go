@@ -91,7 +91,7 @@ func testShop(ctx context.Context, w io.Writer, s config.Shop) int {
 		failed++
 		fmt.Fprintf(w, "✗ %s: InSales %s: %v\n", s.Name, s.InSales.URL, err)
 	}
-	rc, err := daemon.NewRegisterClient(s.Register, nil, nil, 0, nil)
+	rc, err := daemon.NewRegisterClient(s.Register, nil, nil, s.Register.TimeoutDuration, nil)
 	if err == nil {
 		err = rc.Check(ctx)
 	}

@@ -97,6 +97,12 @@ type Register struct {
 	// MaxInFlight is how many requests may be at this register at once
 	// (default 1).
 	MaxInFlight int `mapstructure:"max_in_flight"`
+	// Timeout bounds one register request, like "60s" (the default: the
+	// balancer may wait that long for a free register).
+	Timeout string `mapstructure:"timeout"`
+
+	// TimeoutDuration is Timeout parsed.
+	TimeoutDuration time.Duration `mapstructure:"-"`
 
 	// Loaded PEM material, filled by Parse from the inline values or files.
 	CertificatePEM []byte `mapstructure:"-"`

@@ -121,6 +121,7 @@ var invalidCases = []struct {
 		want: []string{
 			"shops[0].register.rate: must be more than 0 requests per second, like 1 or 0.5, not 0",
 			"shops[0].register.max_in_flight: must be 1..16 requests at once, not 0",
+			"shops[0].register.timeout: must be a duration from 1s to 10m, like 60s, not \"60\"",
 		},
 	},
 	{

@@ -34,6 +34,9 @@ const (
 	MaxInFlight = 16
 	// MinTokenLength is the shortest http.token accepted.
 	MinTokenLength = 16
+	// DefaultRegisterTimeout bounds one register request when
+	// register.timeout is left out.
+	DefaultRegisterTimeout = 60 * time.Second
 )
 
 var shopName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
@@ -282,6 +285,15 @@ func (v *validator) register(p string, r *Register, dryRun bool) {
 		r.MaxInFlight = 1
 	} else if r.MaxInFlight < 1 || r.MaxInFlight > MaxInFlight {
 		v.add(p+".max_in_flight", "must be 1..%d requests at once, not %d", MaxInFlight, r.MaxInFlight)
+	}
+	r.TimeoutDuration = DefaultRegisterTimeout
+	if r.Timeout != "" {
+		d, err := time.ParseDuration(r.Timeout)
+		if err != nil || d < time.Second || d > 10*time.Minute {
+			v.add(p+".timeout", "must be a duration from 1s to 10m, like 60s, not %q", r.Timeout)
+		} else {
+			r.TimeoutDuration = d
+		}
 	}
 
 	cert := v.load(p, "certificate", &r.Certificate, r.CertificateFile)
