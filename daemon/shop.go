@@ -207,11 +207,10 @@ func (r *shopRunner) decide(o insales.Order) ([]store.Receipt, error) {
 		return nil, fmt.Errorf("read the receipts of order %d: %w", o.ID, err)
 	}
 	byKind := make(map[store.Kind]store.Receipt, len(recs))
-	var recorded []receipt.Recorded
 	for _, rec := range recs {
 		byKind[rec.Kind] = rec
 	}
-	recorded = recordedOf(recs)
+	recorded := recordedOf(recs)
 	var out []store.Receipt
 	if o.Invalid != "" {
 		// Recorded as a skipped sale, which blocks nothing: once the order is
