@@ -196,8 +196,7 @@ func (d *Daemon) startShop(sc config.Shop, pending []store.Receipt) error {
 	if n > 0 {
 		r.log.Info("resending pending receipts before the first poll", "pending", n)
 	}
-	r.wg.Add(1)
-	go r.sender()
+	r.ensureSender()
 	if r.writer != nil {
 		r.wg.Add(1)
 		go r.writer.run(r.ctx, &r.wg)

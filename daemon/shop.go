@@ -61,6 +61,8 @@ type shopRunner struct {
 	regState string
 	regWhy   string
 	regSince time.Time
+	senderOn bool // a sender goroutine runs: only while something is pending
+	closed   bool // the shop stopped: no sender starts any more
 
 	ctx    context.Context // the runner's life: cancelled when the shop is removed or chekd stops
 	cancel context.CancelFunc
@@ -75,6 +77,9 @@ func (r *shopRunner) stop() {
 	r.pollMu.Lock()
 	r.stopped = true
 	r.pollMu.Unlock()
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	r.wg.Wait()
 }
 
@@ -167,6 +172,8 @@ func (r *shopRunner) finishPoll(start time.Time, seen int, err error) {
 	}
 	r.d.metrics.poll(r.cfg.Name, seen, err)
 	defer r.polls.Add(1)
+	r.resyncIfMissing()
+	r.ensureSender()
 	if serr := r.d.db.SetPollResult(r.cfg.Name, start, msg); serr != nil {
 		r.log.Error("record the poll result", "err", serr)
 	}
@@ -386,13 +393,40 @@ func (r *shopRunner) enqueue(recs []store.Receipt) {
 }
 
 func (r *shopRunner) wake() {
+	r.ensureSender()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
 }
 
-// sender resends due intents whenever woken and once a second.
+// ensureSender starts the sender when something is pending and none runs.
+// An idle shop holds no goroutine and no timer.
+func (r *shopRunner) ensureSender() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.senderOn || len(r.pending) == 0 {
+		return
+	}
+	r.senderOn = true
+	r.wg.Add(1)
+	go r.sender()
+}
+
+// senderDone ends the sender when nothing is pending or in flight; it
+// reports whether the sender should return.
+func (r *shopRunner) senderDone() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pending) > 0 || len(r.inflight) > 0 {
+		return false
+	}
+	r.senderOn = false
+	return true
+}
+
+// sender sends due intents whenever woken and once a second, while anything
+// is pending; then it ends, and the next intent starts it again.
 func (r *shopRunner) sender() {
 	defer r.wg.Done()
 	// A send runs in a goroutine of its own, at most r.workers at once; an
@@ -403,15 +437,6 @@ func (r *shopRunner) sender() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for ticks := 1; ; {
-		select {
-		case <-r.ctx.Done():
-			return
-		case <-r.kick:
-		case <-tick.C:
-			if ticks++; ticks%resyncTicks == 0 {
-				r.resync()
-			}
-		}
 		for _, rec := range r.due(time.Now()) {
 			select {
 			case slots <- struct{}{}:
@@ -427,13 +452,41 @@ func (r *shopRunner) sender() {
 				return
 			}
 		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-r.kick:
+		case <-tick.C:
+			if ticks++; ticks%resyncTicks == 0 {
+				r.resync()
+			}
+		}
+		if r.senderDone() {
+			return
+		}
 	}
 }
 
-// resyncTicks is how often (in sender ticks of a second) the sender checks
-// the store for pending intents it does not hold: a safety net, so that no
-// intent waits for a restart whatever path wrote it.
+// resyncTicks is how often (in sender ticks of a second) a running sender
+// checks the store for pending intents it does not hold; every poll does
+// too. A safety net, so that no intent waits for a restart whatever path
+// wrote it.
 const resyncTicks = 60
+
+// resyncIfMissing resyncs only when the store counts more pending receipts
+// for the shop than the sender holds (a counter read, no scan).
+func (r *shopRunner) resyncIfMissing() {
+	counts, err := r.d.db.Counts(r.cfg.Name)
+	if err != nil {
+		return // a shop that never stored anything has no counts yet
+	}
+	r.mu.Lock()
+	held := len(r.pending)
+	r.mu.Unlock()
+	if counts[store.StatePending] > held {
+		r.resync()
+	}
+}
 
 func (r *shopRunner) resync() {
 	all, err := r.d.db.Pending()
