@@ -250,7 +250,7 @@ func TestOptionsAreChecked(t *testing.T) {
 		"negative kills":  func(o *options) { o.kills = -1 },
 		"real limit":      func(o *options) { o.realLimit = 4 },
 		"life backwards":  func(o *options) { o.maxLife = 0 },
-		"stall too short": func(o *options) { o.stall = time.Minute },
+		"stall too short": func(o *options) { o.stall = 10 * time.Second },
 	} {
 		o := good
 		change(&o)
