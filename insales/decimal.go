@@ -16,6 +16,9 @@ const maxDecimalDigits = 18
 // integer count of 10^-scale units without any floating point: scale 2 gives
 // kopecks, scale 3 thousandths. Digits beyond scale are rounded half away from
 // zero ("half-up") and rounded reports that a non-zero digit was dropped.
+// maxExponent bounds the exponent of decimal text.
+const maxExponent = 100000
+
 func parseDecimal(s string, scale int) (v int64, rounded bool, err error) {
 	orig := s
 	if s == "" {
@@ -89,8 +92,10 @@ exponent:
 			if c < '0' || c > '9' {
 				return 0, false, fmt.Errorf("%w: %q", errDecimal, clip(orig))
 			}
-			if exp < 100000 {
-				exp = exp*10 + int(c-'0')
+			if exp = exp*10 + int(c-'0'); exp > maxExponent {
+				// No money or quantity is written so; refused whatever the
+				// mantissa, zero included.
+				return 0, false, fmt.Errorf("%w: %q has an exponent out of range", errDecimal, clip(orig))
 			}
 		}
 		if eneg {
