@@ -187,11 +187,9 @@ func parseRetryAfter(h string, now time.Time) (time.Duration, bool) {
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := time.Parse(time.RFC1123, h); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
+		// A date is capped like a number of seconds: a far-off one (a
+		// misconfigured server clock) must not stop the shop for years.
+		return min(max(t.Sub(now), 0), 24*time.Hour), true
 	}
 	return 0, false
 }
