@@ -138,8 +138,7 @@ func Requeue(ctx context.Context, db *store.DB, sc config.Shop, orders orderGett
 	if err != nil {
 		return store.Receipt{}, fmt.Errorf("daemon: rebuild the receipt of order %s: %w", o.Number, err)
 	}
-	r := &shopRunner{cfg: sc}
-	next, err := r.intentFrom(o.ID, o.Number, receipt.Kind(k.Kind), gen, req)
+	next, err := newIntent(sc, o.ID, o.Number, receipt.Kind(k.Kind), gen, req)
 	if err != nil {
 		return store.Receipt{}, err
 	}

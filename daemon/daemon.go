@@ -261,16 +261,22 @@ func (d *Daemon) newRunner(sc config.Shop) (*shopRunner, error) {
 }
 
 func (d *Daemon) insalesConfig(sc config.Shop, log *slog.Logger) insales.Config {
+	c := InSalesConfig(sc, d.opts.Version)
+	c.Overlap = d.opts.InSalesOverlap
+	c.Logger = log
+	c.Observer = d.metrics.insalesObserver(sc.Name)
+	return c
+}
+
+// InSalesConfig is the InSales client configuration of one shop.
+func InSalesConfig(sc config.Shop, version string) insales.Config {
 	return insales.Config{
 		Shop:      sc.Name,
 		BaseURL:   sc.InSales.URL,
 		APIKey:    sc.InSales.APIKey,
 		Password:  sc.InSales.Password,
-		UserAgent: "chekd/" + d.opts.Version,
+		UserAgent: "chekd/" + version,
 		PerPage:   sc.InSales.PerPage,
-		Overlap:   d.opts.InSalesOverlap,
-		Logger:    log,
-		Observer:  d.metrics.insalesObserver(sc.Name),
 	}
 }
 

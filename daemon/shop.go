@@ -328,7 +328,7 @@ func (r *shopRunner) buildIntent(o insales.Order, a receipt.Action, recorded []r
 	if err != nil {
 		return store.Receipt{}, err
 	}
-	return r.intentFrom(o.ID, o.Number, a.Kind, gen, req)
+	return newIntent(r.cfg, o.ID, o.Number, a.Kind, gen, req)
 }
 
 // buildRequest builds a sale-side receipt from the order, and a refund from
@@ -349,7 +349,7 @@ func recordedOf(recs []store.Receipt) []receipt.Recorded {
 	return out
 }
 
-func (r *shopRunner) intentFrom(orderID int64, number string, kind receipt.Kind, gen int, req fiscal.Request) (store.Receipt, error) {
+func newIntent(sc config.Shop, orderID int64, number string, kind receipt.Kind, gen int, req fiscal.Request) (store.Receipt, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return store.Receipt{}, fmt.Errorf("encode the request: %w", err)
@@ -360,11 +360,11 @@ func (r *shopRunner) intentFrom(orderID int64, number string, kind receipt.Kind,
 	}
 	total += int64(req.AdvancePayment)
 	state := store.StatePending
-	if r.cfg.DryRun {
+	if sc.DryRun {
 		state = store.StateDryRun
 	}
 	return store.Receipt{
-		Key:         store.Key{Shop: r.cfg.Name, OrderID: orderID, Kind: store.Kind(kind)},
+		Key:         store.Key{Shop: sc.Name, OrderID: orderID, Kind: store.Kind(kind)},
 		OrderNumber: number,
 		RequestID:   req.RequestID,
 		Generation:  gen,

@@ -201,30 +201,29 @@ func (db *DB) RecordAttempt(k Key, class, msg string, next time.Time, at time.Ti
 // MarkFailed records a final refusal: pending → failed, attempts+1. Only
 // Requeue with a new generation sends it again.
 func (db *DB) MarkFailed(k Key, class, msg string, at time.Time) error {
-	_, err := db.transition("mark failed", k, at, func(r *Receipt) error {
-		if r.State != StatePending {
-			return notAllowed(r, "failed")
-		}
-		r.Attempts++
-		r.State = StateFailed
-		r.LastClass, r.LastError = class, msg
-		r.NextAttemptAt = time.Time{}
-		return nil
-	})
-	return err
+	return db.stopPending(k, StateFailed, class, msg, "", at)
 }
 
 // MarkNeedsPerson stops automatic work on a receipt whose outcome is unknown
 // or unsafe to retry: pending → needs_person, attempts+1; msg is also the
 // Reason.
 func (db *DB) MarkNeedsPerson(k Key, class, msg string, at time.Time) error {
-	_, err := db.transition("mark needs_person", k, at, func(r *Receipt) error {
+	return db.stopPending(k, StateNeedsPerson, class, msg, msg, at)
+}
+
+// stopPending ends automatic work on a pending receipt: pending → to,
+// attempts+1, with the answer's class and message (and reason when set).
+func (db *DB) stopPending(k Key, to State, class, msg, reason string, at time.Time) error {
+	_, err := db.transition("mark "+string(to), k, at, func(r *Receipt) error {
 		if r.State != StatePending {
-			return notAllowed(r, "needs_person")
+			return notAllowed(r, string(to))
 		}
 		r.Attempts++
-		r.State = StateNeedsPerson
-		r.LastClass, r.LastError, r.Reason = class, msg, msg
+		r.State = to
+		r.LastClass, r.LastError = class, msg
+		if reason != "" {
+			r.Reason = reason
+		}
 		r.NextAttemptAt = time.Time{}
 		return nil
 	})

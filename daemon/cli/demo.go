@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -299,7 +298,7 @@ func newDemoScenario(shop *insalestest.Handler) *demoScenario {
 				Lines:  o.lines,
 			})
 			ids[i] = got.ID
-			return fmt.Sprintf("new order %s, %s, %s", got.Number, rub(got.TotalPrice), title)
+			return fmt.Sprintf("new order %s, %s, %s", got.Number, status.FormatRubles(got.TotalPrice), title)
 		}
 	}
 	set := func(i int, st string) func() string {
@@ -322,40 +321,12 @@ func newDemoScenario(shop *insalestest.Handler) *demoScenario {
 	return s
 }
 
-var kindNames = map[store.Kind]string{
-	"sale": "Продажа", "refund": "Возврат", "prepayment": "Предоплата", "settlement": "Полный расчёт",
-	"prepayment_refund": "Возврат предоплаты",
-}
-
 func printReceipt(w io.Writer, r store.Receipt) {
-	kind := kindNames[r.Kind]
-	if kind == "" {
-		kind = string(r.Kind)
-	}
 	fd, fp := uint64(0), uint64(0)
 	if r.Fiscal != nil {
 		fd, fp = r.Fiscal.FiscalDocNumber, r.Fiscal.FiscalSign
 	}
-	fmt.Fprintf(w, "✓ %-8s заказ %-5s %12s  ФД %-4d ФП %-10d %s\n", kind, r.OrderNumber, rub(r.Total), fd, fp, daemon.MaskContact(r.Contact))
-}
-
-// rub formats kopecks as «1 234,56 ₽».
-func rub(k int64) string {
-	s := rubles(k)
-	whole, frac, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(whole, "-")
-	whole = strings.TrimPrefix(whole, "-")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteRune(' ')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String() + "," + frac + " ₽"
-	}
-	return b.String() + "," + frac + " ₽"
+	fmt.Fprintf(w, "✓ %-8s заказ %-5s %12s  ФД %-4d ФП %-10d %s\n", status.KindWord(r.Kind), r.OrderNumber, status.FormatRubles(r.Total), fd, fp, daemon.MaskContact(r.Contact))
 }
 
 // syncWriter serialises writes from the daemon's goroutines.

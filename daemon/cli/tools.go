@@ -21,6 +21,16 @@ import (
 	"github.com/chekd/chekd/store"
 )
 
+// loadShop loads the config and finds one shop in it.
+func (g *globals) loadShop(name string) (*config.Config, config.Shop, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, config.Shop{}, err
+	}
+	s, err := shopByName(cfg, name)
+	return cfg, s, err
+}
+
 // shopByName finds a configured shop, or says which ones exist.
 func shopByName(cfg *config.Config, name string) (config.Shop, error) {
 	var names []string
@@ -34,10 +44,7 @@ func shopByName(cfg *config.Config, name string) (config.Shop, error) {
 }
 
 func insalesClient(s config.Shop) (*insales.Client, error) {
-	return insales.NewClient(insales.Config{
-		Shop: s.Name, BaseURL: s.InSales.URL, APIKey: s.InSales.APIKey, Password: s.InSales.Password,
-		UserAgent: "chekd/" + Version, PerPage: s.InSales.PerPage,
-	})
+	return insales.NewClient(daemon.InSalesConfig(s, Version))
 }
 
 func newTestConnectionCmd(g *globals) *cobra.Command {
@@ -118,11 +125,7 @@ func newDiscoverCmd(g *globals) *cobra.Command {
 			if shop == "" {
 				return usageError{errors.New("discover needs --shop NAME")}
 			}
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			s, err := shopByName(cfg, shop)
+			_, s, err := g.loadShop(shop)
 			if err != nil {
 				return err
 			}
@@ -271,11 +274,7 @@ Chekonline cabinet that no document was printed for it before you retry.
 			if shop == "" || order == "" {
 				return usageError{errors.New("retry needs --shop NAME and --order NUMBER")}
 			}
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			s, err := shopByName(cfg, shop)
+			cfg, s, err := g.loadShop(shop)
 			if err != nil {
 				return err
 			}

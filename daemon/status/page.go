@@ -77,7 +77,8 @@ func stateWord(s store.State) string {
 	return string(s)
 }
 
-func kindWord(k store.Kind) string {
+// KindWord is a receipt kind as the merchant reads it: «Продажа», «Возврат»…
+func KindWord(k store.Kind) string {
 	if w, ok := kindWords[k]; ok {
 		return w
 	}
@@ -87,8 +88,8 @@ func kindWord(k store.Kind) string {
 // nbsp keeps an amount on one line.
 const nbsp = "\u00a0"
 
-// formatRubles writes kopecks the Russian way: «1 234,56 ₽».
-func formatRubles(kopecks int64) string {
+// FormatRubles writes kopecks the Russian way: «1 234,56 ₽».
+func FormatRubles(kopecks int64) string {
 	u := uint64(kopecks)
 	sign := ""
 	if kopecks < 0 {
@@ -215,8 +216,8 @@ func (s *server) row(r store.Receipt) rowView {
 	v := rowView{
 		ID: r.ID, Shop: r.Shop, Created: s.pageTime(r.CreatedAt),
 		OrderNumber: r.OrderNumber, OrderID: r.OrderID,
-		Contact: daemon.MaskContact(r.Contact), Kind: kindWord(r.Kind),
-		State: r.State, StateWord: stateWord(r.State), Total: formatRubles(r.Total),
+		Contact: daemon.MaskContact(r.Contact), Kind: KindWord(r.Kind),
+		State: r.State, StateWord: stateWord(r.State), Total: FormatRubles(r.Total),
 		Printed:  s.pageTime(r.PrintedAt),
 		CanRetry: r.State == store.StateFailed || r.State == store.StateNeedsPerson,
 	}

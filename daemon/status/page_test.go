@@ -184,11 +184,11 @@ func TestFormatRubles(t *testing.T) {
 		100000000: "1 000 000,00 ₽", 99999: "999,99 ₽", -150: "-1,50 ₽",
 		-9223372036854775808: "-92 233 720 368 547 758,08 ₽",
 	} {
-		if got := strings.ReplaceAll(formatRubles(k), nbsp, " "); got != want {
+		if got := strings.ReplaceAll(FormatRubles(k), nbsp, " "); got != want {
 			t.Errorf("%d: %q, want %q", k, got, want)
 		}
 	}
-	if got := formatRubles(123456); got != "1\u00a0234,56\u00a0₽" {
+	if got := FormatRubles(123456); got != "1\u00a0234,56\u00a0₽" {
 		t.Errorf("spaces are not non-breaking: %q", got)
 	}
 }
@@ -212,7 +212,7 @@ func TestWords(t *testing.T) {
 		"sale": "Продажа", "refund": "Возврат", "prepayment": "Предоплата",
 		"settlement": "Полный расчёт", "prepayment_refund": "Возврат предоплаты", "other": "other",
 	} {
-		if got := kindWord(k); got != want {
+		if got := KindWord(k); got != want {
 			t.Errorf("kind %s: %q", k, got)
 		}
 	}
